@@ -1,0 +1,79 @@
+/*
+ * store.h - SQLite storage: control.db plus one tenant.db per tenant.
+ *
+ * Reads take a pooled read-only connection (store_db_acquire/release) on
+ * the calling thread. Writes go through the database's writer thread:
+ * store_db_write() queues a function, the writer runs every queued
+ * function of a batch inside one transaction (each in its own SAVEPOINT),
+ * commits once with synchronous=FULL, then wakes the callers (group
+ * commit). store_db_write() blocks, so never call it on the loop thread.
+ */
+#ifndef GENT_STORE_H
+#define GENT_STORE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct store;
+struct store_db;
+
+/* Results a write function may return besides 0 (they roll it back). */
+enum {
+	STORE_OK = 0,
+	STORE_ERR_SQL = -1,		/* SQLite failed; logged by the store */
+	STORE_ERR_CONFLICT = 1,		/* uniqueness or state conflict */
+	STORE_ERR_NOT_FOUND = 2,
+	STORE_ERR_INVALID = 3,		/* request was valid, data says no */
+	STORE_ERR_FORBIDDEN = 4,
+};
+
+/** A write step: runs inside the writer's transaction; non-0 rolls it back. */
+typedef int (*store_write_fn)(sqlite3 *conn, void *arg);
+
+/** Open data_dir/control.db, apply migrations, start its writer. */
+int store_open(struct store **store_r, const char *data_dir, char **error_r);
+/** Stop writers and close every database. Accepts NULL. */
+void store_close(struct store **store);
+/** The control database. */
+struct store_db *store_control(struct store *store);
+/**
+ * The tenant's database, opened (and created, migrated) on first use.
+ * tenant_id must be a valid "ten_" id: anything else is refused so an id
+ * can never name a path outside data_dir/tenants/.
+ */
+int store_tenant(struct store *store, const char *tenant_id,
+    struct store_db **db_r, char **error_r);
+
+/** Borrow a read-only connection; give it back with store_db_release(). */
+sqlite3 *store_db_acquire(struct store_db *db);
+/** Return a connection from store_db_acquire() and clear the pointer. */
+void store_db_release(struct store_db *db, sqlite3 **conn);
+/** Run fn in the writer's next group commit; returns fn's result. */
+int store_db_write(struct store_db *db, store_write_fn fn, void *arg);
+
+/* Helpers for code that runs SQL (inside src/store and write functions). */
+
+/** Prepare sql or log and return NULL. */
+sqlite3_stmt *store_prepare(sqlite3 *conn, const char *sql);
+/** Bind text or NULL. */
+void store_bind_text(sqlite3_stmt *st, int idx, const char *s);
+/** Column as a fresh string (NULL stays NULL). Caller frees. */
+char *store_col_text(sqlite3_stmt *st, int col);
+/** Run a statement that returns no rows; STORE_OK, CONFLICT or ERR_SQL. */
+int store_step_done(sqlite3_stmt *st);
+
+struct store_audit {
+	const char	*tenant_id;
+	const char	*actor_type;	/* "user", "token", "cli", "public" */
+	const char	*actor_id;
+	const char	*action;	/* "token.created", ... */
+	const char	*target_type;
+	const char	*target_id;
+	const char	*detail_json;	/* NULL = "{}"; never include secrets */
+	const char	*request_id;
+};
+
+/** Append an audit row; call inside the write function of the change. */
+int store_audit_append(sqlite3 *conn, const struct store_audit *a);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * main.c - command line and wiring: load config, open the store, start
+ * the HTTP front end on the libuv loop, drain on SIGTERM/SIGINT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "gent/admin.h"
+#include "gent/api.h"
+#include "gent/app.h"
+#include "gent/conf.h"
+#include "gent/http.h"
+#include "gent/log.h"
+#include "gent/store.h"
+
+static const char usage[] =
+    "gentd " GENTD_VERSION " - mail platform for AI agents\n"
+    "\n"
+    "usage:\n"
+    "  gentd serve [--config FILE]       run the daemon (embedded default\n"
+    "                                    config when no file is given)\n"
+    "  gentd check-config [--config FILE]\n"
+    "%s"
+    "  gentd --help | --version\n"
+    "\n"
+    "Every config key can be overridden with GENTD_<KEY> in the environment.\n";
+
+struct daemon {
+	uv_loop_t		*loop;
+	struct app		 app;
+	struct http_server	*http;
+	uv_signal_t		 sigterm, sigint;
+	bool			 stopping;
+};
+
+static void
+on_drained(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_info("main", NULL, "all connections closed; stopping");
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("main", NULL, "received %s; draining connections",
+	    signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	http_server_drain(d->http, d->app.conf->shutdown_grace, on_drained, d);
+}
+
+static int
+serve(const struct conf *conf)
+{
+	struct daemon d = { 0 };
+	struct http_limits limits = {
+		.max_header = conf->http_max_header,
+		.max_body = conf->http_max_body,
+		.max_connections = conf->http_max_connections,
+		.header_timeout_ms = conf->http_header_timeout,
+		.idle_timeout_ms = conf->http_idle_timeout,
+		.body_timeout_ms = conf->http_body_timeout,
+	};
+	char threads[16], *err = NULL;
+	int rc = 1;
+
+	/* Must be set before the loop first uses its threadpool. */
+	snprintf(threads, sizeof(threads), "%lld", (long long)conf->worker_threads);
+	setenv("UV_THREADPOOL_SIZE", threads, 1);
+	d.loop = uv_default_loop();
+	d.app.conf = conf;
+	if (store_open(&d.app.store, conf->data_dir, &err) != 0) {
+		log_error("main", NULL, "store: %s", err);
+		free(err);
+		return 1;
+	}
+	if (http_server_start(&d.http, d.loop, conf->http_listen, &limits,
+	    api_handle, &d.app, &err) != 0) {
+		log_error("main", NULL, "%s", err);
+		free(err);
+		uv_run(d.loop, UV_RUN_NOWAIT);
+		goto out;
+	}
+	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_init(d.loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	log_info("main", NULL, "gentd %s listening on http://%s (data_dir %s)",
+	    GENTD_VERSION, conf->http_listen, conf->data_dir);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	rc = 0;
+out:
+	http_server_free(&d.http);
+	store_close(&d.app.store);
+	if (uv_loop_close(d.loop) != 0)
+		log_warn("main", NULL, "event loop closed with handles still open");
+	log_info("main", NULL, "stopped");
+	return rc;
+}
+
+/* Find "--config FILE" or "--config=FILE" anywhere in argv. */
+static const char *
+config_arg(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			return argv[i + 1];
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			return argv[i] + 9;
+	}
+	return NULL;
+}
+
+static int
+load_config(struct conf *conf, int argc, char **argv)
+{
+	const char *path = config_arg(argc, argv);
+	char *err = NULL;
+	int rc;
+
+	conf_init(conf);
+	rc = path ? conf_load_file(conf, path, &err) :
+	    conf_parse_text(conf, conf_embedded_default, "embedded default", &err);
+	if (rc == 0)
+		rc = conf_apply_env(conf, &err);
+	if (rc != 0) {
+		fprintf(stderr, "gentd: config: %s\n", err);
+		free(err);
+		return -1;
+	}
+	log_set_level((enum log_level)conf->log_level);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct conf conf;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		printf(usage, admin_usage);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("gentd %s\n", GENTD_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "serve") && strcmp(argv[1], "admin") &&
+	    strcmp(argv[1], "check-config")) {
+		fprintf(stderr, "gentd: unknown command '%s'\n", argv[1]);
+		fprintf(stderr, usage, admin_usage);
+		return 2;
+	}
+	if (load_config(&conf, argc, argv) != 0)
+		return 1;
+	if (strcmp(argv[1], "serve") == 0)
+		rc = serve(&conf);
+	else if (strcmp(argv[1], "admin") == 0)
+		rc = admin_main(&conf, argc - 2, argv + 2);
+	else
+		rc = (printf("config ok\n"), 0);
+	conf_free(&conf);
+	return rc;
+}

@@ -1,0 +1,197 @@
+/*
+ * store.c - the set of databases under data_dir, and SQL helpers shared by
+ * every query file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gent/ids.h"
+#include "gent/log.h"
+#include "gent/timefmt.h"
+#include "gent/util.h"
+#include "store_int.h"
+
+static int
+make_dir(const char *path, char **error_r)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_open(struct store **store_r, const char *data_dir, char **error_r)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	char *tenants = xasprintf("%s/tenants", data_dir);
+	char *path = xasprintf("%s/control.db", data_dir);
+	int rc = -1;
+
+	s->data_dir = xstrdup(data_dir);
+	pthread_mutex_init(&s->tenants_lock, NULL);
+	if (make_dir(data_dir, error_r) == 0 && make_dir(tenants, error_r) == 0 &&
+	    store__db_open(&s->control, path, "control", NULL, error_r) == 0)
+		rc = 0;
+	free(tenants);
+	free(path);
+	if (rc != 0)
+		store_close(&s);
+	*store_r = s;
+	return rc;
+}
+
+void
+store_close(struct store **sp)
+{
+	struct store *s = *sp;
+
+	if (!s)
+		return;
+	while (s->tenants) {
+		struct store_db *next = s->tenants->next;
+		store__db_close(&s->tenants);
+		s->tenants = next;
+	}
+	store__db_close(&s->control);
+	pthread_mutex_destroy(&s->tenants_lock);
+	free(s->data_dir);
+	free(s);
+	*sp = NULL;
+}
+
+struct store_db *
+store_control(struct store *s)
+{
+	return s->control;
+}
+
+static int
+open_tenant(struct store *s, const char *tenant_id, struct store_db **db_r,
+    char **error_r)
+{
+	char *dir = xasprintf("%s/tenants/%s", s->data_dir, tenant_id);
+	char *path = xasprintf("%s/tenant.db", dir);
+	int rc = -1;
+
+	if (make_dir(dir, error_r) == 0 &&
+	    store__db_open(db_r, path, "tenant", tenant_id, error_r) == 0)
+		rc = 0;
+	free(dir);
+	free(path);
+	return rc;
+}
+
+int
+store_tenant(struct store *s, const char *tenant_id, struct store_db **db_r,
+    char **error_r)
+{
+	struct store_db *db;
+	int rc = 0;
+
+	if (!tenant_id || !ids_is_id(tenant_id, "ten")) {
+		*error_r = xasprintf("invalid tenant id");
+		return -1;
+	}
+	/* A linear list is fine for hundreds of tenants; a hash comes later. */
+	pthread_mutex_lock(&s->tenants_lock);
+	for (db = s->tenants; db; db = db->next)
+		if (strcmp(db->tenant_id, tenant_id) == 0)
+			break;
+	if (!db && (rc = open_tenant(s, tenant_id, &db, error_r)) == 0) {
+		db->next = s->tenants;
+		s->tenants = db;
+	}
+	pthread_mutex_unlock(&s->tenants_lock);
+	*db_r = db;
+	return rc;
+}
+
+sqlite3_stmt *
+store_prepare(sqlite3 *conn, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(conn, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_error("store", NULL, "prepare failed: %s: %s",
+		    sqlite3_errmsg(conn), sql);
+		return NULL;
+	}
+	return st;
+}
+
+void
+store_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+char *
+store_col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+int
+store_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if (rc == SQLITE_CONSTRAINT) {
+		int ext = sqlite3_extended_errcode(sqlite3_db_handle(st));
+		if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return STORE_ERR_CONFLICT;
+	}
+	log_error("store", NULL, "step failed: %s",
+	    sqlite3_errmsg(sqlite3_db_handle(st)));
+	return STORE_ERR_SQL;
+}
+
+int
+store_audit_append(sqlite3 *conn, const struct store_audit *a)
+{
+	sqlite3_stmt *st = store_prepare(conn,
+	    "INSERT INTO audit (id, tenant_id, actor_type, actor_id, action, "
+	    "target_type, target_id, detail, request_id, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	char *id = ids_new("aud");
+	int rc;
+
+	if (!st) {
+		free(id);
+		return STORE_ERR_SQL;
+	}
+	store_bind_text(st, 1, id);
+	store_bind_text(st, 2, a->tenant_id);
+	store_bind_text(st, 3, a->actor_type);
+	store_bind_text(st, 4, a->actor_id);
+	store_bind_text(st, 5, a->action);
+	store_bind_text(st, 6, a->target_type);
+	store_bind_text(st, 7, a->target_id);
+	store_bind_text(st, 8, a->detail_json ? a->detail_json : "{}");
+	store_bind_text(st, 9, a->request_id);
+	sqlite3_bind_int64(st, 10, time_now_ms());
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	free(id);
+	return rc;
+}
+
+void
+store__copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}

@@ -1,0 +1,226 @@
+/*
+ * store_db.c - one SQLite file: its writer thread (group commit) and its
+ * pool of read-only connections.
+ *
+ * The writer takes every job queued since its last commit, runs each in a
+ * SAVEPOINT inside one BEGIN IMMEDIATE .. COMMIT, and only after COMMIT
+ * returns (fsync done, synchronous=FULL) marks the jobs done. A job that
+ * fails is rolled back to its savepoint without touching its neighbours.
+ * If COMMIT itself fails, every job of the batch reports STORE_ERR_SQL.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gent/log.h"
+#include "gent/util.h"
+#include "store_int.h"
+
+#define STORE_BATCH_MAX 512
+
+static int
+open_conn(const char *path, int flags, sqlite3 **conn_r, char **error_r)
+{
+	sqlite3 *conn = NULL;
+
+	if (sqlite3_open_v2(path, &conn, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*error_r = xasprintf("%s: %s", path,
+		    conn ? sqlite3_errmsg(conn) : "cannot open");
+		sqlite3_close(conn);
+		return -1;
+	}
+	sqlite3_busy_timeout(conn, 10000);
+	sqlite3_exec(conn, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	*conn_r = conn;
+	return 0;
+}
+
+static int
+set_pragmas(sqlite3 *conn, const char *path, char **error_r)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(conn, "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = FULL;", NULL, NULL, &err) != SQLITE_OK) {
+		*error_r = xasprintf("%s: %s", path, err);
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+exec_or_log(sqlite3 *conn, const char *sql, const char *path)
+{
+	if (sqlite3_exec(conn, sql, NULL, NULL, NULL) != SQLITE_OK)
+		log_error("store", NULL, "%s: %s: %s", path, sql, sqlite3_errmsg(conn));
+}
+
+static void
+run_batch(struct store_db *db, struct store_job *batch)
+{
+	sqlite3 *conn = db->writer_conn;
+	bool ok = sqlite3_exec(conn, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+
+	if (!ok)
+		log_error("store", NULL, "%s: BEGIN: %s", db->path, sqlite3_errmsg(conn));
+	for (struct store_job *j = batch; j; j = j->next) {
+		if (!ok) {
+			j->rc = STORE_ERR_SQL;
+			continue;
+		}
+		exec_or_log(conn, "SAVEPOINT job", db->path);
+		j->rc = j->fn(conn, j->arg);
+		if (j->rc != STORE_OK)
+			exec_or_log(conn, "ROLLBACK TO job", db->path);
+		exec_or_log(conn, "RELEASE job", db->path);
+	}
+	if (ok && sqlite3_exec(conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_error("store", NULL, "%s: COMMIT: %s", db->path, sqlite3_errmsg(conn));
+		sqlite3_exec(conn, "ROLLBACK", NULL, NULL, NULL);
+		for (struct store_job *j = batch; j; j = j->next)
+			j->rc = STORE_ERR_SQL;
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct store_db *db = arg;
+
+	pthread_mutex_lock(&db->lock);
+	for (;;) {
+		while (!db->queue_head && !db->stopping)
+			pthread_cond_wait(&db->work_cv, &db->lock);
+		if (!db->queue_head)
+			break;
+		/* Take up to STORE_BATCH_MAX jobs; the rest wait for the next. */
+		struct store_job *batch = db->queue_head, *last = batch;
+		for (int n = 1; last->next && n < STORE_BATCH_MAX; n++)
+			last = last->next;
+		db->queue_head = last->next;
+		if (!db->queue_head)
+			db->queue_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&db->lock);
+
+		run_batch(db, batch);
+
+		pthread_mutex_lock(&db->lock);
+		for (struct store_job *j = batch; j; j = j->next)
+			j->done = true;
+		pthread_cond_broadcast(&db->done_cv);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return NULL;
+}
+
+int
+store_db_write(struct store_db *db, store_write_fn fn, void *arg)
+{
+	struct store_job job = { .fn = fn, .arg = arg };
+	struct store_job *j = &job;
+
+	pthread_mutex_lock(&db->lock);
+	gent_assert(!db->stopping);
+	if (db->queue_tail)
+		db->queue_tail->next = j;
+	else
+		db->queue_head = j;
+	db->queue_tail = j;
+	pthread_cond_signal(&db->work_cv);
+	while (!job.done)
+		pthread_cond_wait(&db->done_cv, &db->lock);
+	pthread_mutex_unlock(&db->lock);
+	return job.rc;
+}
+
+sqlite3 *
+store_db_acquire(struct store_db *db)
+{
+	sqlite3 *conn = NULL;
+	char *err = NULL;
+
+	pthread_mutex_lock(&db->lock);
+	if (db->n_readers > 0)
+		conn = db->readers[--db->n_readers];
+	pthread_mutex_unlock(&db->lock);
+	if (conn)
+		return conn;
+	if (open_conn(db->path, SQLITE_OPEN_READONLY, &conn, &err) != 0) {
+		/* The file was opened read-write at start-up: this is fatal. */
+		log_error("store", NULL, "%s", err);
+		abort();
+	}
+	sqlite3_exec(conn, "PRAGMA query_only = ON", NULL, NULL, NULL);
+	return conn;
+}
+
+void
+store_db_release(struct store_db *db, sqlite3 **conn)
+{
+	if (!*conn)
+		return;
+	pthread_mutex_lock(&db->lock);
+	if (db->n_readers == db->cap_readers) {
+		db->cap_readers = db->cap_readers ? db->cap_readers * 2 : 8;
+		db->readers = xrealloc(db->readers, db->cap_readers * sizeof(*db->readers));
+	}
+	db->readers[db->n_readers++] = *conn;
+	pthread_mutex_unlock(&db->lock);
+	*conn = NULL;
+}
+
+int
+store__db_open(struct store_db **db_r, const char *path, const char *set,
+    const char *tenant_id, char **error_r)
+{
+	struct store_db *db = xcalloc(1, sizeof(*db));
+
+	db->path = xstrdup(path);
+	db->tenant_id = xstrdup(tenant_id);
+	pthread_mutex_init(&db->lock, NULL);
+	pthread_cond_init(&db->work_cv, NULL);
+	pthread_cond_init(&db->done_cv, NULL);
+	if (open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	    &db->writer_conn, error_r) != 0 ||
+	    set_pragmas(db->writer_conn, path, error_r) != 0 ||
+	    store__migrate(db->writer_conn, set, path, error_r) != 0) {
+		store__db_close(&db);
+		return -1;
+	}
+	if (pthread_create(&db->writer, NULL, writer_main, db) != 0) {
+		*error_r = xasprintf("%s: cannot start writer thread", path);
+		store__db_close(&db);
+		return -1;
+	}
+	db->writer_started = true;
+	*db_r = db;
+	return 0;
+}
+
+void
+store__db_close(struct store_db **dbp)
+{
+	struct store_db *db = *dbp;
+
+	if (!db)
+		return;
+	if (db->writer_started) {
+		pthread_mutex_lock(&db->lock);
+		db->stopping = true;
+		pthread_cond_signal(&db->work_cv);
+		pthread_mutex_unlock(&db->lock);
+		pthread_join(db->writer, NULL);
+	}
+	sqlite3_close(db->writer_conn);
+	for (size_t i = 0; i < db->n_readers; i++)
+		sqlite3_close(db->readers[i]);
+	free(db->readers);
+	pthread_mutex_destroy(&db->lock);
+	pthread_cond_destroy(&db->work_cv);
+	pthread_cond_destroy(&db->done_cv);
+	free(db->path);
+	free(db->tenant_id);
+	free(db);
+	*dbp = NULL;
+}

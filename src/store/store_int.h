@@ -1,0 +1,80 @@
+/*
+ * store_int.h - private to src/store/.
+ *
+ * Design. Every SQLite file has one struct store_db: a writer thread that
+ * owns the only read-write connection, and a pool of read-only
+ * connections for request threads. WAL mode lets readers run beside the
+ * writer; synchronous=FULL makes COMMIT durable before anyone is told.
+ *
+ * Files:
+ *   data_dir/control.db                  schema/control/NNNN_*.sql
+ *   data_dir/tenants/<ten_id>/tenant.db  schema/tenant/NNNN_*.sql
+ *
+ * Which rows live where is described at the top of each schema file.
+ * Audit rows go to the database whose rows the change touches, inside
+ * the same transaction.
+ */
+#ifndef GENT_STORE_INT_H
+#define GENT_STORE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "gent/store.h"
+
+struct store_migration {
+	const char	*set;		/* "control" or "tenant" */
+	int		 number;	/* becomes PRAGMA user_version */
+	const char	*name;
+	const char	*sql;
+};
+
+extern const struct store_migration store_migrations[];
+
+struct store_job {
+	store_write_fn		 fn;
+	void			*arg;
+	int			 rc;
+	bool			 done;
+	struct store_job	*next;
+};
+
+struct store_db {
+	char			*path;
+	char			*tenant_id;	/* NULL for control.db */
+	sqlite3			*writer_conn;	/* used only by the writer thread */
+	pthread_t		 writer;
+	bool			 writer_started;
+	pthread_mutex_t		 lock;		/* guards the fields below */
+	pthread_cond_t		 work_cv;	/* jobs queued or stopping */
+	pthread_cond_t		 done_cv;	/* a batch finished */
+	struct store_job	*queue_head, *queue_tail;
+	bool			 stopping;
+	sqlite3			**readers;	/* idle read-only connections */
+	size_t			 n_readers, cap_readers;
+	struct store_db		*next;		/* in store->tenants */
+};
+
+struct store {
+	char			*data_dir;
+	struct store_db		*control;
+	pthread_mutex_t		 tenants_lock;
+	struct store_db		*tenants;	/* opened tenant databases */
+};
+
+/* store_migrate.c */
+int store__migrate(sqlite3 *conn, const char *set, const char *path,
+    char **error_r);
+/* store_db.c */
+int store__db_open(struct store_db **db_r, const char *path, const char *set,
+    const char *tenant_id, char **error_r);
+void store__db_close(struct store_db **db);
+
+/* store.c */
+void store__copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap);
+/* store_accounts.c: shared by sign-up paths (CLI, waitlist, invites) */
+struct new_user;
+int store__create_user_in_tx(sqlite3 *conn, struct new_user *u,
+    const struct store_audit *audit);
+
+#endif
