@@ -11,6 +11,7 @@
 #include "gent/api.h"
 #include "gent/app.h"
 #include "gent/conf.h"
+#include "gent/dns.h"
 #include "gent/http.h"
 #include "gent/log.h"
 #include "gent/store.h"
@@ -41,6 +42,7 @@ on_drained(void *arg)
 	struct daemon *d = arg;
 
 	log_info("main", NULL, "all connections closed; stopping");
+	dns_resolver_stop(&d->app.dns);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 }
@@ -83,6 +85,12 @@ serve(const struct conf *conf)
 		free(err);
 		return 1;
 	}
+	if (dns_resolver_start(&d.app.dns, d.loop, conf->dns_servers,
+	    (int)conf->dns_timeout, (int)conf->dns_tries, &err) != 0) {
+		log_error("main", NULL, "%s", err);
+		free(err);
+		goto out;
+	}
 	if (http_server_start(&d.http, d.loop, conf->http_listen, &limits,
 	    api_handle, &d.app, &err) != 0) {
 		log_error("main", NULL, "%s", err);
@@ -101,6 +109,11 @@ serve(const struct conf *conf)
 	rc = 0;
 out:
 	http_server_free(&d.http);
+	if (d.app.dns && rc != 0) {
+		dns_resolver_stop(&d.app.dns);
+		uv_run(d.loop, UV_RUN_DEFAULT);
+	}
+	dns_resolver_free(&d.app.dns);
 	store_close(&d.app.store);
 	if (uv_loop_close(d.loop) != 0)
 		log_warn("main", NULL, "event loop closed with handles still open");

@@ -142,6 +142,7 @@ extern const struct api_route api_waitlist_routes[];
 extern const struct api_route api_invites_routes[];
 extern const struct api_route api_tenants_routes[];
 extern const struct api_route api_sender_rules_routes[];
+extern const struct api_route api_domains_routes[];
 
 /** Every route table, NULL-terminated; for the router and openapi. */
 extern const struct api_route *const api_route_tables[];

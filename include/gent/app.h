@@ -7,9 +7,12 @@
 #include "gent/conf.h"
 #include "gent/store.h"
 
+struct dns_resolver;
+
 struct app {
 	const struct conf	*conf;
 	struct store		*store;
+	struct dns_resolver	*dns;	/* dns_lookup_sync() from handlers */
 };
 
 #endif

@@ -18,6 +18,8 @@ struct conf {
 	char		*http_listen;		/* host:port of the REST API */
 	char		*smtp_listen;		/* host:port of inbound SMTP */
 	char		*dns_servers;		/* "host:port,..."; NULL = system */
+	uint64_t	 dns_timeout;		/* ms per DNS try */
+	int64_t		 dns_tries;		/* tries per server */
 	char		*tls_cert;		/* PEM path; NULL = no STARTTLS */
 	char		*tls_key;		/* PEM path */
 	int		 log_level;		/* enum log_level */

@@ -35,12 +35,17 @@ CREATE TABLE sessions (
 CREATE TABLE inboxes (
 	id		TEXT PRIMARY KEY,
 	tenant_id	TEXT NOT NULL REFERENCES tenants(id),
-	address		TEXT NOT NULL COLLATE NOCASE UNIQUE,	-- local@domain, lower case
+	address		TEXT COLLATE NOCASE UNIQUE,	-- local@domain, lower case;
+							-- NULL once purged (released)
+	released_address TEXT,				-- the address it had when purged
+	domain_id	TEXT,				-- NULL for operator-made inboxes
 	display_name	TEXT,
 	status		TEXT NOT NULL DEFAULT 'active'
 			CHECK (status IN ('active', 'suspended', 'closing', 'purged')),
 	created_at	INTEGER NOT NULL,
-	updated_at	INTEGER NOT NULL
+	updated_at	INTEGER NOT NULL,
+	closing_at	INTEGER,			-- DELETE time; purge 30 days on
+	purged_at	INTEGER
 ) STRICT;
 CREATE INDEX inboxes_tenant ON inboxes(tenant_id);
 

@@ -18,6 +18,7 @@ const struct api_route *const api_route_tables[] = {
 	api_invites_routes,
 	api_tenants_routes,
 	api_sender_rules_routes,
+	api_domains_routes,
 	NULL,
 };
 

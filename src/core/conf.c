@@ -46,6 +46,8 @@ static const struct conf_key conf_keys[] = {
 	K(http_listen, CONF_HOSTPORT),
 	K(smtp_listen, CONF_HOSTPORT),
 	K(dns_servers, CONF_HOSTPORT_LIST),
+	K(dns_timeout, CONF_DURATION),
+	KI(dns_tries, 1, 10),
 	K(tls_cert, CONF_STRING),
 	K(tls_key, CONF_STRING),
 	K(log_level, CONF_LOG_LEVEL),
@@ -75,6 +77,8 @@ conf_init(struct conf *c)
 	c->http_listen = xstrdup("127.0.0.1:8080");
 	c->smtp_listen = xstrdup("127.0.0.1:2525");
 	c->log_level = LOG_INFO;
+	c->dns_timeout = 2000;
+	c->dns_tries = 2;
 	c->http_max_body = 25 * 1024 * 1024;
 	c->http_max_header = 32 * 1024;
 	c->http_max_connections = 1024;
