@@ -13,6 +13,7 @@
 #include "gent/conf.h"
 #include "gent/dns.h"
 #include "gent/http.h"
+#include "gent/jobs.h"
 #include "gent/log.h"
 #include "gent/store.h"
 
@@ -32,6 +33,7 @@ struct daemon {
 	uv_loop_t		*loop;
 	struct app		 app;
 	struct http_server	*http;
+	struct jobs		*jobs;
 	uv_signal_t		 sigterm, sigint;
 	bool			 stopping;
 };
@@ -42,6 +44,7 @@ on_drained(void *arg)
 	struct daemon *d = arg;
 
 	log_info("main", NULL, "all connections closed; stopping");
+	jobs_stop(&d->jobs);
 	dns_resolver_stop(&d->app.dns);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -98,6 +101,7 @@ serve(const struct conf *conf)
 		uv_run(d.loop, UV_RUN_NOWAIT);
 		goto out;
 	}
+	d.jobs = jobs_start(d.loop, &d.app);
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);
 	d.sigterm.data = d.sigint.data = &d;

@@ -125,6 +125,13 @@ void api_list_reply(struct api_ctx *ctx, json_t *items, bool more,
  */
 char *api_inbox_id(struct api_ctx *ctx);
 
+struct inbox_row;
+/** The inbox named by the {inbox_id} path param in the caller's tenant;
+ *  answers 404 itself and returns -1. */
+int api_inbox_load(struct api_ctx *ctx, struct inbox_row *r);
+/** The caller's tenant database; answers 500 itself and returns NULL. */
+struct store_db *api_tenant_db(struct api_ctx *ctx);
+
 /** Audit row for the current request's principal (fills actor fields). */
 struct store_audit api_audit(const struct api_ctx *ctx, const char *action,
     const char *target_type, const char *target_id);
@@ -143,6 +150,9 @@ extern const struct api_route api_invites_routes[];
 extern const struct api_route api_tenants_routes[];
 extern const struct api_route api_sender_rules_routes[];
 extern const struct api_route api_domains_routes[];
+extern const struct api_route api_inboxes_routes[];
+extern const struct api_route api_inbox_config_routes[];
+extern const struct api_route api_forwarding_routes[];
 
 /** Every route table, NULL-terminated; for the router and openapi. */
 extern const struct api_route *const api_route_tables[];

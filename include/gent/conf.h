@@ -31,6 +31,7 @@ struct conf {
 	uint64_t	 http_body_timeout;	/* ms between body bytes */
 	uint64_t	 shutdown_grace;	/* ms SIGTERM waits for open requests */
 	uint64_t	 session_ttl;		/* ms a sign-in session lasts */
+	uint64_t	 inbox_retention;	/* ms a closing inbox keeps its data */
 	int64_t		 worker_threads;	/* request handler threads */
 	int64_t		 relay_port;		/* TCP port for delivery to MX hosts */
 	char		*relay_host;		/* smarthost host:port; NULL = MX */

@@ -82,9 +82,9 @@ int store_tenants_update(struct store_db *db, const char *id,
     const char *name, const char *settings_json,
     const struct store_audit *audit);
 void tenant_row_free(struct tenant_row *t);
-/** Count of inboxes, tokens and verified state, for users/me next_step. */
+/** Counts of verified domains, live inboxes and tokens, for next_step. */
 int store_tenants_progress(struct store_db *db, const char *tenant_id,
-    int *inboxes_r, int *tokens_r);
+    int *domains_r, int *inboxes_r, int *tokens_r);
 
 /* Waitlist. */
 /** Add an email once; *created_r false when it was already there. */

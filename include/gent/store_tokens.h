@@ -13,10 +13,12 @@
 struct inbox_row {
 	char	 id[64];
 	char	 tenant_id[64];
-	char	 address[320];
+	char	 address[320];		/* "" once purged */
+	char	 released_address[320];	/* the address a purged inbox had */
+	char	 domain_id[64];		/* "" for operator-made inboxes */
 	char	*display_name;
-	char	 status[16];
-	int64_t	 created_at, updated_at;
+	char	 status[16];		/* active, suspended, closing, purged */
+	int64_t	 created_at, updated_at, closing_at, purged_at;
 };
 
 /**
@@ -29,6 +31,25 @@ int store_inboxes_create(struct store_db *db, struct inbox_row *row,
 int store_inboxes_get(struct store_db *db, const char *tenant_id,
     const char *id, struct inbox_row *out);
 void inbox_row_free(struct inbox_row *r);
+void inbox_rows_free(struct inbox_row *rows, int n);
+/** Keyset page of the tenant's inboxes, newest first; status NULL = all. */
+int store_inboxes_list(struct store_db *db, const char *tenant_id,
+    const char *status, int limit, int64_t cursor_ms, const char *cursor_id,
+    struct inbox_row **rows_r, int *n_r, bool *more_r);
+/**
+ * Move an inbox along its life cycle: active <-> suspended, either ->
+ * closing (sets closing_at). INVALID for other moves. display_name, when
+ * not NULL, is updated in the same transaction (status NULL = keep).
+ */
+int store_inboxes_update(struct store_db *db, const char *tenant_id,
+    const char *id, const char *status, const char *display_name,
+    const struct store_audit *audit);
+/**
+ * Purge inboxes closing since before cutoff: status purged, address
+ * released, tokens revoked, one audit row each. *purged_r counts them.
+ */
+int store_inboxes_purge_due(struct store_db *db, int64_t cutoff,
+    int *purged_r);
 
 struct token_row {
 	char	 id[64];
@@ -38,6 +59,7 @@ struct token_row {
 	char	*scopes_json;		/* JSON array */
 	char	*requires_approval_json;
 	char	 status[16];		/* active, paused, revoked */
+	char	 inbox_status[16];	/* by_digest only: the inbox's status */
 	char	 created_by[64];
 	int64_t	 created_at, updated_at, expires_at, rotated_at, revoked_at;
 };

@@ -63,6 +63,12 @@ auth_agent_token(struct api_ctx *ctx, const char *raw)
 			auth_fail(ctx, "unknown token");
 		return -1;
 	}
+	if (strcmp(t.inbox_status, "active") != 0 &&
+	    strcmp(t.inbox_status, "suspended") != 0) {
+		auth_fail(ctx, "the token's inbox is closed");
+		token_row_free(&t);
+		return -1;
+	}
 	if (strcmp(t.status, "active") != 0 ||
 	    (t.expires_at > 0 && t.expires_at <= time_now_ms())) {
 		auth_fail(ctx, strcmp(t.status, "active") != 0 ?
@@ -273,6 +279,21 @@ api_inbox_id(struct api_ctx *ctx)
 		return NULL;
 	}
 	return id;
+}
+
+struct store_db *
+api_tenant_db(struct api_ctx *ctx)
+{
+	struct store_db *db;
+	char *err = NULL;
+
+	if (store_tenant(ctx->app->store, ctx->who.tenant_id, &db, &err) != 0) {
+		log_error("api", ctx->req->request_id, "%s", err);
+		free(err);
+		api_error_internal(ctx);
+		return NULL;
+	}
+	return db;
 }
 
 struct store_audit

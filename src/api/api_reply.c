@@ -17,7 +17,7 @@ api_reply(struct api_ctx *ctx, int status, json_t *body)
 	ctx->resp->status = status;
 	buf_free(&ctx->resp->body);
 	if (body) {
-		char *text = json_dumps(body, JSON_COMPACT);
+		char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 		buf_append_str(&ctx->resp->body, text);
 		free(text);
 		json_decref(body);

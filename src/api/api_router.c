@@ -19,6 +19,9 @@ const struct api_route *const api_route_tables[] = {
 	api_tenants_routes,
 	api_sender_rules_routes,
 	api_domains_routes,
+	api_inboxes_routes,
+	api_inbox_config_routes,
+	api_forwarding_routes,
 	NULL,
 };
 

@@ -50,21 +50,6 @@ rules_json(const struct sender_rules_row *r)
 	    "updated_at", api_time(r->updated_at));
 }
 
-static struct store_db *
-tenant_db(struct api_ctx *ctx)
-{
-	struct store_db *db;
-	char *err = NULL;
-
-	if (store_tenant(ctx->app->store, ctx->who.tenant_id, &db, &err) != 0) {
-		log_error("api", ctx->req->request_id, "%s", err);
-		free(err);
-		api_error_internal(ctx);
-		return NULL;
-	}
-	return db;
-}
-
 /* Lower-cased, de-duplicated JSON text of a patterns member; NULL = 400. */
 static char *
 patterns_text(struct api_ctx *ctx, const char *field, const char *current)
@@ -109,7 +94,7 @@ sender_rules_get(struct api_ctx *ctx)
 	struct store_db *db;
 	char *inbox_id = api_inbox_id(ctx);
 
-	if (!inbox_id || !(db = tenant_db(ctx))) {
+	if (!inbox_id || !(db = api_tenant_db(ctx))) {
 		free(inbox_id);
 		return;
 	}
@@ -140,7 +125,7 @@ sender_rules_put(struct api_ctx *ctx)
 	}
 	if (!(inbox_id = api_inbox_id(ctx)))
 		return;
-	if (!(db = tenant_db(ctx)) || store_rules_sender_get(db, inbox_id, &cur) != STORE_OK) {
+	if (!(db = api_tenant_db(ctx)) || store_rules_sender_get(db, inbox_id, &cur) != STORE_OK) {
 		if (db)
 			api_error_internal(ctx);
 		free(inbox_id);
@@ -172,7 +157,7 @@ sender_rules_delete(struct api_ctx *ctx)
 	char *inbox_id = api_inbox_id(ctx);
 	int rc;
 
-	if (!inbox_id || !(db = tenant_db(ctx))) {
+	if (!inbox_id || !(db = api_tenant_db(ctx))) {
 		free(inbox_id);
 		return;
 	}

@@ -416,14 +416,18 @@ count_where(sqlite3 *conn, const char *sql, const char *tenant_id)
 
 int
 store_tenants_progress(struct store_db *db, const char *tenant_id,
-    int *inboxes_r, int *tokens_r)
+    int *domains_r, int *inboxes_r, int *tokens_r)
 {
 	sqlite3 *conn = store_db_acquire(db);
+
+	*domains_r = count_where(conn, "SELECT count(*) FROM domains WHERE "
+	    "tenant_id = ? AND status = 'verified'", tenant_id);
 
 	*inboxes_r = count_where(conn, "SELECT count(*) FROM inboxes WHERE "
 	    "tenant_id = ? AND status IN ('active', 'suspended')", tenant_id);
 	*tokens_r = count_where(conn, "SELECT count(*) FROM tokens WHERE "
 	    "tenant_id = ? AND status != 'revoked'", tenant_id);
 	store_db_release(db, &conn);
-	return (*inboxes_r < 0 || *tokens_r < 0) ? STORE_ERR_SQL : STORE_OK;
+	return (*domains_r < 0 || *inboxes_r < 0 || *tokens_r < 0) ?
+	    STORE_ERR_SQL : STORE_OK;
 }

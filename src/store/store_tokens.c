@@ -129,7 +129,23 @@ int
 store_tokens_by_digest(struct store_db *db, const char *digest,
     struct token_row *out)
 {
-	return select_one(db, "digest = ?1", digest, NULL, NULL, out);
+	int rc = select_one(db, "digest = ?1", digest, NULL, NULL, out);
+	sqlite3 *conn;
+	sqlite3_stmt *st;
+
+	if (rc != STORE_OK)
+		return rc;
+	/* The inbox's state decides too: a closing inbox's tokens stop working. */
+	conn = store_db_acquire(db);
+	st = store_prepare(conn, "SELECT status FROM inboxes WHERE id = ?");
+	if (st) {
+		store_bind_text(st, 1, out->inbox_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			store__copy_col(st, 0, out->inbox_status, sizeof(out->inbox_status));
+	}
+	sqlite3_finalize(st);
+	store_db_release(db, &conn);
+	return rc;
 }
 
 int

@@ -1,0 +1,335 @@
+/*
+ * api_inbox_config.c - per-inbox settings, the inbox webhook and the
+ * storage quota.
+ *
+ * Settings live in tenant.db as one JSON object per inbox; reads merge in
+ * the defaults. The webhook secret is write-only: it is stored (it must
+ * be, to sign deliveries) but only "has_secret" ever leaves the server.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gent/api.h"
+#include "gent/store_inbox_settings.h"
+#include "gent/store_tokens.h"
+#include "gent/tenant_settings.h"
+#include "gent/webhook_url.h"
+
+#define SIGNATURE_MAX (64 * 1024)
+#define WEBHOOK_SECRET_MAX 256
+#define DEFAULT_LABEL_INFERENCE 0.65
+
+static const char *const event_names[] = {
+	"message.received", "message.sent", "label.applied", "label.removed",
+	"event.created", "event.updated", "event.cancelled", "cap.reached",
+	"auth.failed", "storage.threshold", NULL,
+};
+
+static bool
+event_ok(const char *e)
+{
+	for (const char *const *p = event_names; *p; p++)
+		if (strcmp(e, *p) == 0)
+			return true;
+	/* contact.{type}: any anniversary type the user defines. */
+	return strncmp(e, "contact.", 8) == 0 && e[8] && strlen(e) <= 64;
+}
+
+/* Load the inbox (404) and its settings object. */
+static int
+load(struct api_ctx *ctx, struct store_db **db_r, json_t **settings_r)
+{
+	struct inbox_row r;
+	char *text;
+
+	if (api_inbox_load(ctx, &r) != 0)
+		return -1;
+	inbox_row_free(&r);
+	if (!(*db_r = api_tenant_db(ctx)))
+		return -1;
+	if (store_inbox_settings_get(*db_r, api_param(ctx, "inbox_id"), &text) != STORE_OK) {
+		api_error_internal(ctx);
+		return -1;
+	}
+	*settings_r = json_loads(text, 0, NULL);
+	free(text);
+	if (!json_is_object(*settings_r)) {
+		json_decref(*settings_r);
+		*settings_r = json_object();
+	}
+	return 0;
+}
+
+static json_t *
+webhook_public(json_t *wh)
+{
+	if (!json_is_object(wh))
+		return json_null();
+	json_t *events = json_object_get(wh, "events");
+	return json_pack("{s:O, s:O, s:b}", "url", json_object_get(wh, "url"),
+	    "events", events ? events : json_pack("[s]", "message.received"),
+	    "has_secret", json_string_length(json_object_get(wh, "secret")) > 0);
+}
+
+static json_t *
+config_public(const char *inbox_id, json_t *s)
+{
+	json_t *tz = json_object_get(s, "default_timezone");
+	json_t *lit = json_object_get(s, "label_inference_threshold");
+
+	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:b, s:o}",
+	    "inbox_id", inbox_id,
+	    "default_timezone", tz ? tz : json_string("UTC"),
+	    "missed_reply_threshold_days", json_object_get(s, "missed_reply_threshold_days") ?
+	    json_object_get(s, "missed_reply_threshold_days") : json_null(),
+	    "signature", json_object_get(s, "signature") ? json_object_get(s, "signature") : json_null(),
+	    "label_inference_threshold", lit ? lit : json_real(DEFAULT_LABEL_INFERENCE),
+	    "collaboration_enabled", json_is_true(json_object_get(s, "collaboration_enabled")),
+	    "webhook", webhook_public(json_object_get(s, "webhook")));
+}
+
+/* Validate a webhook block into the stored form; NULL = answered 400. */
+static json_t *
+webhook_merge(struct api_ctx *ctx, json_t *in, json_t *current, const char *field)
+{
+	json_t *url = json_object_get(in, "url"), *events = json_object_get(in, "events");
+	json_t *secret = json_object_get(in, "secret"), *out = json_object();
+	const char *key, *why;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(in, key, v)
+		if (strcmp(key, "url") && strcmp(key, "events") && strcmp(key, "secret")) {
+			api_error_field(ctx, field, "unknown webhook field '%s'", key);
+			goto bad;
+		}
+	if (!json_is_string(url)) {
+		api_error_field(ctx, field, "webhook 'url' is required");
+		goto bad;
+	}
+	if ((why = webhook_url_check(json_string_value(url),
+	    ctx->app->conf->webhook_allow_private)) != NULL) {
+		api_error_field(ctx, field, "webhook url %s", why);
+		goto bad;
+	}
+	json_object_set(out, "url", url);
+	if (events && !json_is_array(events)) {
+		api_error_field(ctx, field, "webhook 'events' must be an array");
+		goto bad;
+	}
+	json_array_foreach(events, i, v)
+		if (!json_is_string(v) || !event_ok(json_string_value(v))) {
+			api_error_field(ctx, field, "unknown webhook event");
+			goto bad;
+		}
+	json_object_set_new(out, "events", events && json_array_size(events) ?
+	    json_incref(events) : json_pack("[s]", "message.received"));
+	if (secret && !json_is_string(secret)) {
+		api_error_field(ctx, field, "webhook 'secret' must be a string");
+		goto bad;
+	}
+	if (secret && json_string_length(secret) > WEBHOOK_SECRET_MAX) {
+		api_error_field(ctx, field, "webhook 'secret' is at most 256 characters");
+		goto bad;
+	}
+	/* Omitted keeps the current secret; "" clears it. */
+	v = secret ? secret : json_object_get(current, "secret");
+	if (v && json_string_length(v) > 0)
+		json_object_set(out, "secret", v);
+	return out;
+bad:
+	json_decref(out);
+	return NULL;
+}
+
+static const char *
+check_number(json_t *v, double lo, double hi)
+{
+	if (json_is_null(v))
+		return NULL;
+	if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi ||
+	    isnan(json_number_value(v)))
+		return "is out of range";
+	return NULL;
+}
+
+/* Apply one PATCH member to settings; -1 = answered 400. */
+static int
+apply_member(struct api_ctx *ctx, json_t *s, const char *key, json_t *v)
+{
+	const char *why = NULL;
+
+	if (strcmp(key, "default_timezone") == 0)
+		why = json_is_null(v) ? NULL : tenant_settings_check(key, v);
+	else if (strcmp(key, "missed_reply_threshold_days") == 0)
+		why = check_number(v, 0, 3650);
+	else if (strcmp(key, "label_inference_threshold") == 0)
+		why = check_number(v, 0.0, 1.0);
+	else if (strcmp(key, "signature") == 0)
+		why = json_string_length(v) > SIGNATURE_MAX ? "is at most 64 KiB" : NULL;
+	if (why) {
+		api_error_field(ctx, key, "'%s' %s", key, why);
+		return -1;
+	}
+	if (strcmp(key, "webhook") == 0) {
+		json_t *wh = json_is_null(v) ? NULL :
+		    webhook_merge(ctx, v, json_object_get(s, "webhook"), "webhook");
+		if (!json_is_null(v) && !wh)
+			return -1;
+		if (wh)
+			json_object_set_new(s, "webhook", wh);
+		else
+			json_object_del(s, "webhook");
+		return 0;
+	}
+	/* null (and "" for signature) resets to the default. */
+	if (json_is_null(v) || (strcmp(key, "signature") == 0 && json_string_length(v) == 0))
+		json_object_del(s, key);
+	else
+		json_object_set(s, key, v);
+	return 0;
+}
+
+static int
+save(struct api_ctx *ctx, struct store_db *db, json_t *s, const char *action)
+{
+	char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+	struct store_audit a = api_audit(ctx, action, "inbox", api_param(ctx, "inbox_id"));
+	int rc = store_inbox_settings_put(db, api_param(ctx, "inbox_id"), text, &a);
+
+	free(text);
+	if (rc != STORE_OK)
+		api_error_internal(ctx);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+static void
+config_get(struct api_ctx *ctx)
+{
+	struct store_db *db;
+	json_t *s;
+
+	if (load(ctx, &db, &s) != 0)
+		return;
+	api_reply(ctx, 200, config_public(api_param(ctx, "inbox_id"), s));
+	json_decref(s);
+}
+
+static void
+config_patch(struct api_ctx *ctx)
+{
+	struct store_db *db;
+	const char *key;
+	json_t *s, *v;
+
+	if (load(ctx, &db, &s) != 0)
+		return;
+	json_object_foreach(ctx->body, key, v)
+		if (apply_member(ctx, s, key, v) != 0)
+			goto out;
+	if (save(ctx, db, s, "inbox.config_updated") == 0)
+		api_reply(ctx, 200, config_public(api_param(ctx, "inbox_id"), s));
+out:
+	json_decref(s);
+}
+
+static void
+webhook_get(struct api_ctx *ctx)
+{
+	struct store_db *db;
+	json_t *s;
+
+	if (load(ctx, &db, &s) != 0)
+		return;
+	if (!json_object_get(s, "webhook"))
+		api_error(ctx, 404, "not_found", "no webhook is configured");
+	else
+		api_reply(ctx, 200, webhook_public(json_object_get(s, "webhook")));
+	json_decref(s);
+}
+
+static void
+webhook_put(struct api_ctx *ctx)
+{
+	struct store_db *db;
+	json_t *s, *wh;
+
+	if (load(ctx, &db, &s) != 0)
+		return;
+	wh = webhook_merge(ctx, ctx->body, json_object_get(s, "webhook"), "url");
+	if (wh) {
+		json_object_set_new(s, "webhook", wh);
+		if (save(ctx, db, s, "inbox.webhook_set") == 0)
+			api_reply(ctx, 200, webhook_public(wh));
+	}
+	json_decref(s);
+}
+
+static void
+webhook_delete(struct api_ctx *ctx)
+{
+	struct store_db *db;
+	json_t *s;
+
+	if (load(ctx, &db, &s) != 0)
+		return;
+	if (json_object_del(s, "webhook") != 0)
+		api_error(ctx, 404, "not_found", "no webhook is configured");
+	else if (save(ctx, db, s, "inbox.webhook_deleted") == 0)
+		api_reply(ctx, 204, NULL);
+	json_decref(s);
+}
+
+/*
+ * Mailbox usage. Messages and attachments are stored by the inbound mail
+ * issue; until then an inbox holds nothing and its usage is 0. No cap is
+ * configured until the billing caps API exists, so used_pct is 0.0 as the
+ * spec says for "no limit configured".
+ */
+static void
+quota_get(struct api_ctx *ctx)
+{
+	struct inbox_row r;
+
+	if (api_inbox_load(ctx, &r) != 0)
+		return;
+	api_reply(ctx, 200, json_pack("{s:s, s:I, s:n, s:f, s:{s:I, s:I}}",
+	    "inbox_id", r.id, "used_bytes", (json_int_t)0, "limit_bytes",
+	    "used_pct", 0.0, "breakdown", "messages", (json_int_t)0,
+	    "attachments", (json_int_t)0));
+	inbox_row_free(&r);
+}
+
+static const struct api_field config_fields[] = {
+	{ "default_timezone", API_T_STRING, false, true, "IANA name" },
+	{ "missed_reply_threshold_days", API_T_NUMBER, false, true, "null disables" },
+	{ "signature", API_T_STRING, false, true, "plain text or HTML; \"\" or null clears" },
+	{ "label_inference_threshold", API_T_NUMBER, false, true, "0.0-1.0; null = 0.65" },
+	{ "collaboration_enabled", API_T_BOOLEAN, false, false, NULL },
+	{ "webhook", API_T_OBJECT, false, true, "{url, events, secret}" },
+	{ NULL },
+};
+
+static const struct api_field webhook_fields[] = {
+	{ "url", API_T_STRING, true, false, "HTTPS URL" },
+	{ "events", API_T_STRING_ARRAY, false, false, "default [\"message.received\"]" },
+	{ "secret", API_T_STRING, false, false, "HMAC-SHA256 key; write-only" },
+	{ NULL },
+};
+
+const struct api_route api_inbox_config_routes[] = {
+	{ "GET", "/v1/inboxes/{inbox_id}/config/", API_AUTH_USER, NULL, config_get,
+	  NULL, 200, "Retrieve all inbox settings" },
+	{ "PATCH", "/v1/inboxes/{inbox_id}/config/", API_AUTH_USER, NULL,
+	  config_patch, config_fields, 200, "Update inbox settings" },
+	{ "GET", "/v1/inboxes/{inbox_id}/webhook/", API_AUTH_USER, NULL, webhook_get,
+	  NULL, 200, "Retrieve webhook config" },
+	{ "PUT", "/v1/inboxes/{inbox_id}/webhook/", API_AUTH_USER, NULL, webhook_put,
+	  webhook_fields, 200, "Create or replace webhook config" },
+	{ "DELETE", "/v1/inboxes/{inbox_id}/webhook/", API_AUTH_USER, NULL,
+	  webhook_delete, NULL, 204, "Remove webhook config" },
+	{ "GET", "/v1/inboxes/{inbox_id}/quota/", API_AUTH_USER, NULL, quota_get,
+	  NULL, 200, "Storage quota for an inbox" },
+	{ NULL },
+};

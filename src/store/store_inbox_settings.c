@@ -1,0 +1,246 @@
+/*
+ * store_inbox_settings.c - inbox settings JSON and forwarding rule rows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gent/store_inbox_settings.h"
+#include "gent/timefmt.h"
+#include "gent/util.h"
+#include "store_int.h"
+
+int
+store_inbox_settings_get(struct store_db *db, const char *inbox_id, char **json_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT settings FROM inbox_settings "
+	    "WHERE inbox_id = ?");
+	int rc = STORE_ERR_SQL;
+
+	*json_r = NULL;
+	if (st) {
+		store_bind_text(st, 1, inbox_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*json_r = store_col_text(st, 0);
+		rc = STORE_OK;
+	}
+	if (!*json_r)
+		*json_r = xstrdup("{}");
+	sqlite3_finalize(st);
+	store_db_release(db, &conn);
+	return rc;
+}
+
+struct put_job {
+	const char			*inbox_id, *json;
+	const struct store_audit	*audit;
+};
+
+static int
+put_fn(sqlite3 *conn, void *arg)
+{
+	struct put_job *j = arg;
+	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO inbox_settings (inbox_id, "
+	    "settings, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (inbox_id) DO "
+	    "UPDATE SET settings = ?2, updated_at = ?3");
+	int rc;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	store_bind_text(st, 1, j->inbox_id);
+	store_bind_text(st, 2, j->json);
+	sqlite3_bind_int64(st, 3, time_now_ms());
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+}
+
+int
+store_inbox_settings_put(struct store_db *db, const char *inbox_id,
+    const char *json, const struct store_audit *audit)
+{
+	struct put_job j = { inbox_id, json, audit };
+
+	return store_db_write(db, put_fn, &j);
+}
+
+#define RULE_COLUMNS "id, inbox_id, destination, condition_type, " \
+	"condition_value, priority, enabled, created_at, updated_at"
+
+static void
+read_rule(sqlite3_stmt *st, struct forwarding_rule_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	store__copy_col(st, 0, r->id, sizeof(r->id));
+	store__copy_col(st, 1, r->inbox_id, sizeof(r->inbox_id));
+	r->destination = store_col_text(st, 2);
+	store__copy_col(st, 3, r->condition_type, sizeof(r->condition_type));
+	r->condition_value = store_col_text(st, 4);
+	r->priority = sqlite3_column_int64(st, 5);
+	r->enabled = sqlite3_column_int(st, 6) != 0;
+	r->created_at = sqlite3_column_int64(st, 7);
+	r->updated_at = sqlite3_column_int64(st, 8);
+}
+
+void
+forwarding_rule_row_free(struct forwarding_rule_row *r)
+{
+	xfree(&r->destination);
+	xfree(&r->condition_value);
+}
+
+void
+forwarding_rule_rows_free(struct forwarding_rule_row *rows, int n)
+{
+	for (int i = 0; i < n; i++)
+		forwarding_rule_row_free(&rows[i]);
+	free(rows);
+}
+
+struct rule_job {
+	const struct forwarding_rule_row	*r;
+	const char				*id;
+	const struct store_audit		*audit;
+};
+
+static int
+bind_rule(sqlite3_stmt *st, const struct forwarding_rule_row *r)
+{
+	store_bind_text(st, 1, r->id);
+	store_bind_text(st, 2, r->inbox_id);
+	store_bind_text(st, 3, r->destination);
+	store_bind_text(st, 4, r->condition_type);
+	store_bind_text(st, 5, r->condition_value);
+	sqlite3_bind_int64(st, 6, r->priority);
+	sqlite3_bind_int(st, 7, r->enabled);
+	sqlite3_bind_int64(st, 8, r->created_at);
+	sqlite3_bind_int64(st, 9, r->updated_at);
+	return store_step_done(st);
+}
+
+static int
+create_fn(sqlite3 *conn, void *arg)
+{
+	struct rule_job *j = arg;
+	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO forwarding_rules ("
+	    RULE_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	int rc;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	rc = bind_rule(st, j->r);
+	sqlite3_finalize(st);
+	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+}
+
+int
+store_forwarding_rules_create(struct store_db *db,
+    const struct forwarding_rule_row *r, const struct store_audit *audit)
+{
+	struct rule_job j = { r, NULL, audit };
+
+	return store_db_write(db, create_fn, &j);
+}
+
+static int
+update_fn(sqlite3 *conn, void *arg)
+{
+	struct rule_job *j = arg;
+	sqlite3_stmt *st = store_prepare(conn, "UPDATE forwarding_rules SET "
+	    "id = ?1, inbox_id = ?2, destination = ?3, condition_type = ?4, "
+	    "condition_value = ?5, priority = ?6, enabled = ?7, created_at = ?8, "
+	    "updated_at = ?9 WHERE id = ?1");
+	int rc;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	rc = bind_rule(st, j->r);
+	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
+		rc = STORE_ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+}
+
+int
+store_forwarding_rules_update(struct store_db *db,
+    const struct forwarding_rule_row *r, const struct store_audit *audit)
+{
+	struct rule_job j = { r, NULL, audit };
+
+	return store_db_write(db, update_fn, &j);
+}
+
+static int
+delete_fn(sqlite3 *conn, void *arg)
+{
+	struct rule_job *j = arg;
+	sqlite3_stmt *st = store_prepare(conn, "DELETE FROM forwarding_rules WHERE id = ?");
+	int rc;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	store_bind_text(st, 1, j->id);
+	rc = store_step_done(st);
+	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
+		rc = STORE_ERR_NOT_FOUND;
+	sqlite3_finalize(st);
+	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+}
+
+int
+store_forwarding_rules_delete(struct store_db *db, const char *id,
+    const struct store_audit *audit)
+{
+	struct rule_job j = { NULL, id, audit };
+
+	return store_db_write(db, delete_fn, &j);
+}
+
+int
+store_forwarding_rules_list(struct store_db *db, const char *inbox_id,
+    struct forwarding_rule_row **rows_r, int *n_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " RULE_COLUMNS " FROM "
+	    "forwarding_rules WHERE inbox_id = ? ORDER BY priority, created_at, id");
+	struct forwarding_rule_row *rows = NULL;
+	int n = 0, rc = STORE_ERR_SQL;
+
+	if (st) {
+		store_bind_text(st, 1, inbox_id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			rows = xrealloc(rows, (size_t)(n + 1) * sizeof(*rows));
+			read_rule(st, &rows[n++]);
+		}
+		rc = STORE_OK;
+	}
+	sqlite3_finalize(st);
+	store_db_release(db, &conn);
+	*rows_r = rows;
+	*n_r = n;
+	return rc;
+}
+
+int
+store_forwarding_rules_get(struct store_db *db, const char *id,
+    struct forwarding_rule_row *out)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " RULE_COLUMNS " FROM "
+	    "forwarding_rules WHERE id = ?");
+	int rc = STORE_ERR_SQL;
+
+	memset(out, 0, sizeof(*out));
+	if (st) {
+		store_bind_text(st, 1, id);
+		rc = STORE_ERR_NOT_FOUND;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			read_rule(st, out);
+			rc = STORE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	store_db_release(db, &conn);
+	return rc;
+}
