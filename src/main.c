@@ -13,6 +13,10 @@
 #include "gent/conf.h"
 #include "gent/dns.h"
 #include "gent/http.h"
+#include "gent/inbound.h"
+#include "gent/mime.h"
+#include "gent/smtp.h"
+#include "gent/tls.h"
 #include "gent/jobs.h"
 #include "gent/log.h"
 #include "gent/store.h"
@@ -33,6 +37,9 @@ struct daemon {
 	uv_loop_t		*loop;
 	struct app		 app;
 	struct http_server	*http;
+	struct smtp_server	*smtp;
+	SSL_CTX			*tls;
+	int			 draining;	/* servers still draining */
 	struct jobs		*jobs;
 	uv_signal_t		 sigterm, sigint;
 	bool			 stopping;
@@ -43,6 +50,8 @@ on_drained(void *arg)
 {
 	struct daemon *d = arg;
 
+	if (--d->draining > 0)
+		return;
 	log_info("main", NULL, "all connections closed; stopping");
 	jobs_stop(&d->jobs);
 	dns_resolver_stop(&d->app.dns);
@@ -60,7 +69,40 @@ on_signal(uv_signal_t *s, int signum)
 	d->stopping = true;
 	log_info("main", NULL, "received %s; draining connections",
 	    signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	d->draining = 2;
 	http_server_drain(d->http, d->app.conf->shutdown_grace, on_drained, d);
+	smtp_server_drain(d->smtp, d->app.conf->shutdown_grace, on_drained, d);
+}
+
+static void
+on_early_stop(void *arg)
+{
+	(void)arg;
+}
+
+static int
+start_smtp(struct daemon *d, const struct conf *conf, char **err)
+{
+	struct smtp_limits limits = {
+		.max_message = conf->smtp_max_message,
+		.max_rcpts = (unsigned)conf->smtp_max_recipients,
+		.max_errors = (unsigned)conf->smtp_max_errors,
+		.max_connections = conf->smtp_max_connections,
+		.max_per_ip = conf->smtp_max_per_ip,
+		.command_timeout_ms = conf->smtp_command_timeout,
+		.data_timeout_ms = conf->smtp_data_timeout,
+	};
+	struct smtp_hooks hooks = inbound_hooks(&d->app);
+
+	if ((conf->tls_cert != NULL) != (conf->tls_key != NULL)) {
+		*err = xasprintf("tls_cert and tls_key go together");
+		return -1;
+	}
+	if (conf->tls_cert && !(d->tls = tls_server_ctx(conf->tls_cert,
+	    conf->tls_key, err)))
+		return -1;
+	return smtp_server_start(&d->smtp, d->loop, conf->smtp_listen,
+	    conf->hostname, &limits, &hooks, d->tls, err);
 }
 
 static int
@@ -82,6 +124,7 @@ serve(const struct conf *conf)
 	snprintf(threads, sizeof(threads), "%lld", (long long)conf->worker_threads);
 	setenv("UV_THREADPOOL_SIZE", threads, 1);
 	d.loop = uv_default_loop();
+	mime_init();
 	d.app.conf = conf;
 	if (store_open(&d.app.store, conf->data_dir, &err) != 0) {
 		log_error("main", NULL, "store: %s", err);
@@ -101,18 +144,29 @@ serve(const struct conf *conf)
 		uv_run(d.loop, UV_RUN_NOWAIT);
 		goto out;
 	}
+	if (start_smtp(&d, conf, &err) != 0) {
+		log_error("main", NULL, "%s", err);
+		free(err);
+		/* Close what started so the loop can end cleanly. */
+		http_server_drain(d.http, 0, on_early_stop, &d);
+		uv_run(d.loop, UV_RUN_DEFAULT);
+		goto out;
+	}
 	d.jobs = jobs_start(d.loop, &d.app);
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);
 	d.sigterm.data = d.sigint.data = &d;
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	log_info("main", NULL, "gentd %s listening on http://%s (data_dir %s)",
-	    GENTD_VERSION, conf->http_listen, conf->data_dir);
+	log_info("main", NULL, "gentd %s listening on http://%s and smtp://%s%s "
+	    "(data_dir %s)", GENTD_VERSION, conf->http_listen, conf->smtp_listen,
+	    d.tls ? " (STARTTLS)" : "", conf->data_dir);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	rc = 0;
 out:
 	http_server_free(&d.http);
+	smtp_server_free(&d.smtp);
+	SSL_CTX_free(d.tls);
 	if (d.app.dns && rc != 0) {
 		dns_resolver_stop(&d.app.dns);
 		uv_run(d.loop, UV_RUN_DEFAULT);

@@ -153,6 +153,7 @@ extern const struct api_route api_domains_routes[];
 extern const struct api_route api_inboxes_routes[];
 extern const struct api_route api_inbox_config_routes[];
 extern const struct api_route api_forwarding_routes[];
+extern const struct api_route api_messages_routes[];
 
 /** Every route table, NULL-terminated; for the router and openapi. */
 extern const struct api_route *const api_route_tables[];

@@ -22,6 +22,13 @@ struct conf {
 	int64_t		 dns_tries;		/* tries per server */
 	char		*tls_cert;		/* PEM path; NULL = no STARTTLS */
 	char		*tls_key;		/* PEM path */
+	uint64_t	 smtp_max_message;	/* bytes; SIZE */
+	int64_t		 smtp_max_recipients;	/* per message */
+	int64_t		 smtp_max_errors;	/* bad commands before 421 */
+	int64_t		 smtp_max_connections;	/* sessions in all */
+	int64_t		 smtp_max_per_ip;	/* sessions per client IP */
+	uint64_t	 smtp_command_timeout;	/* ms for each command */
+	uint64_t	 smtp_data_timeout;	/* ms for a whole DATA body */
 	int		 log_level;		/* enum log_level */
 	uint64_t	 http_max_body;		/* bytes; larger gets 413 */
 	uint64_t	 http_max_header;	/* bytes of request line+headers; 431 */

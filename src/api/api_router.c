@@ -22,6 +22,7 @@ const struct api_route *const api_route_tables[] = {
 	api_inboxes_routes,
 	api_inbox_config_routes,
 	api_forwarding_routes,
+	api_messages_routes,
 	NULL,
 };
 

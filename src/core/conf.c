@@ -50,6 +50,13 @@ static const struct conf_key conf_keys[] = {
 	KI(dns_tries, 1, 10),
 	K(tls_cert, CONF_STRING),
 	K(tls_key, CONF_STRING),
+	K(smtp_max_message, CONF_SIZE),
+	KI(smtp_max_recipients, 1, 10000),
+	KI(smtp_max_errors, 1, 1000),
+	KI(smtp_max_connections, 1, 1000000),
+	KI(smtp_max_per_ip, 1, 1000000),
+	K(smtp_command_timeout, CONF_DURATION),
+	K(smtp_data_timeout, CONF_DURATION),
 	K(log_level, CONF_LOG_LEVEL),
 	K(http_max_body, CONF_SIZE),
 	K(http_max_header, CONF_SIZE),
@@ -81,6 +88,13 @@ conf_init(struct conf *c)
 	c->dns_timeout = 2000;
 	c->dns_tries = 2;
 	c->http_max_body = 25 * 1024 * 1024;
+	c->smtp_max_message = 25 * 1024 * 1024;
+	c->smtp_max_recipients = 100;
+	c->smtp_max_errors = 10;
+	c->smtp_max_connections = 500;
+	c->smtp_max_per_ip = 20;
+	c->smtp_command_timeout = 5 * 60 * 1000;	/* RFC 5321 4.5.3.2 */
+	c->smtp_data_timeout = 10 * 60 * 1000;
 	c->http_max_header = 32 * 1024;
 	c->http_max_connections = 1024;
 	c->http_header_timeout = 10 * 1000;

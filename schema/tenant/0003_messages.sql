@@ -1,0 +1,24 @@
+-- Received (and later sent) messages. The raw bytes are kept exactly as
+-- accepted (with our Received: header on top), so GET .../raw/ returns
+-- what arrived; parsed fields are for listing and search.
+
+CREATE TABLE messages (
+	id		TEXT PRIMARY KEY,
+	inbox_id	TEXT NOT NULL,
+	direction	TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+	message_id_hdr	TEXT,			-- Message-ID header, without <>
+	subject		TEXT,
+	from_addr	TEXT,			-- From header (display form)
+	to_addrs	TEXT,			-- To header (display form)
+	date_hdr	TEXT,
+	mail_from	TEXT NOT NULL,		-- envelope sender, "" = null path
+	rcpt_to		TEXT NOT NULL,		-- the envelope recipient of this copy
+	client_ip	TEXT,
+	helo		TEXT,
+	tls		INTEGER NOT NULL DEFAULT 0,
+	size		INTEGER NOT NULL,
+	raw		BLOB NOT NULL,
+	received_at	INTEGER NOT NULL,
+	smtp_session	TEXT			-- log key of the SMTP session
+) STRICT;
+CREATE INDEX messages_inbox ON messages(inbox_id, received_at DESC, id DESC);

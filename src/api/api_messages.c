@@ -1,0 +1,117 @@
+/*
+ * api_messages.c - reading received messages: list, one message, raw
+ * bytes. (The full messages API - search, threads, labels, changes -
+ * builds on these rows.)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gent/api.h"
+#include "gent/store_messages.h"
+
+static json_t *
+opt_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *
+message_json(const struct message_row *m)
+{
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:o, "
+	    "s:I, s:o, s:{s:o, s:o, s:b}}",
+	    "id", m->id, "message_id", m->id, "inbox_id", m->inbox_id,
+	    "direction", json_string(m->direction),
+	    "message_id_header", opt_str(m->message_id_hdr),
+	    "subject", opt_str(m->subject), "from", opt_str(m->from_addr),
+	    "to", opt_str(m->to_addrs), "mail_from", m->mail_from,
+	    "rcpt_to", m->rcpt_to, "date", opt_str(m->date_hdr),
+	    "size", (json_int_t)m->size, "received_at", api_time(m->received_at),
+	    "smtp", "client_ip", opt_str(m->client_ip), "helo", opt_str(m->helo),
+	    "tls", m->tls);
+}
+
+static void
+messages_list(struct api_ctx *ctx)
+{
+	struct message_row *rows = NULL;
+	char *inbox_id = NULL, *cursor_id = NULL;
+	struct store_db *db;
+	int limit, n = 0;
+	int64_t cursor_ms;
+	bool more;
+
+	if (api_list_params(ctx, &limit, &cursor_ms, &cursor_id) != 0 ||
+	    !(inbox_id = api_inbox_id(ctx)) || !(db = api_tenant_db(ctx)))
+		goto out;
+	if (store_messages_list(db, inbox_id, limit, cursor_ms, cursor_id, &rows,
+	    &n, &more) != STORE_OK) {
+		api_error_internal(ctx);
+	} else {
+		json_t *items = json_array();
+		for (int i = 0; i < n; i++)
+			json_array_append_new(items, message_json(&rows[i]));
+		api_list_reply(ctx, items, more, n ? rows[n - 1].received_at : 0,
+		    n ? rows[n - 1].id : NULL);
+	}
+	message_rows_free(rows, n);
+out:
+	free(inbox_id);
+	free(cursor_id);
+}
+
+/* The message in the path, visible to this caller; answers 404 itself. */
+static int
+load(struct api_ctx *ctx, bool with_raw, struct message_row *m)
+{
+	struct store_db *db = api_tenant_db(ctx);
+	int rc;
+
+	if (!db)
+		return -1;
+	rc = store_messages_get(db, api_param(ctx, "message_id"), with_raw, m);
+	if (rc == STORE_OK && ctx->who.kind == API_TOKEN &&
+	    strcmp(m->inbox_id, ctx->who.inbox_id) != 0) {
+		message_row_free(m);
+		rc = STORE_ERR_NOT_FOUND;
+	}
+	if (rc == STORE_ERR_NOT_FOUND)
+		api_error(ctx, 404, "not_found", "message not found");
+	else if (rc != STORE_OK)
+		api_error_internal(ctx);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+static void
+messages_get(struct api_ctx *ctx)
+{
+	struct message_row m;
+
+	if (load(ctx, false, &m) != 0)
+		return;
+	api_reply(ctx, 200, message_json(&m));
+	message_row_free(&m);
+}
+
+static void
+messages_raw(struct api_ctx *ctx)
+{
+	struct message_row m;
+
+	if (load(ctx, true, &m) != 0)
+		return;
+	ctx->resp->status = 200;
+	ctx->resp->content_type = "message/rfc822";
+	buf_append(&ctx->resp->body, m.raw, m.raw_len);
+	message_row_free(&m);
+}
+
+const struct api_route api_messages_routes[] = {
+	{ "GET", "/v1/messages/", API_AUTH_SCOPE, "email:read", messages_list, NULL,
+	  200, "List an inbox's messages, newest first" },
+	{ "GET", "/v1/messages/{message_id}/", API_AUTH_SCOPE, "email:read",
+	  messages_get, NULL, 200, "Retrieve a message" },
+	{ "GET", "/v1/messages/{message_id}/raw/", API_AUTH_SCOPE, "email:read",
+	  messages_raw, NULL, 200, "The exact bytes received (message/rfc822)" },
+	{ NULL },
+};

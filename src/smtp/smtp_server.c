@@ -1,0 +1,171 @@
+/*
+ * smtp_server.c - the listener, session accounting and the drain.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gent/log.h"
+#include "smtp_int.h"
+
+void
+smtp_reply_set(struct smtp_reply *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->code = code;
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+}
+
+static void
+on_connection(uv_stream_t *l, int status)
+{
+	struct smtp_server *srv = l->data;
+
+	if (status < 0) {
+		log_warn("smtp", NULL, "accept failed: %s", uv_strerror(status));
+		return;
+	}
+	smtp__session_accept(srv);
+}
+
+static int
+bind_addr(const char *addr, struct sockaddr_storage *ss)
+{
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	int port;
+
+	if (!colon || (size_t)(colon - addr) >= sizeof(host))
+		return -1;
+	port = atoi(colon + 1);
+	if (addr[0] == '[') {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - addr - 2), addr + 1);
+		return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
+}
+
+int
+smtp_server_start(struct smtp_server **srv_r, uv_loop_t *loop,
+    const char *listen_addr, const char *hostname,
+    const struct smtp_limits *limits, const struct smtp_hooks *hooks,
+    struct ssl_ctx_st *tls, char **error_r)
+{
+	struct smtp_server *srv = xcalloc(1, sizeof(*srv));
+	struct sockaddr_storage ss;
+	int rc;
+
+	srv->loop = loop;
+	srv->hostname = xstrdup(hostname);
+	srv->limits = *limits;
+	srv->hooks = *hooks;
+	srv->tls = tls;
+	*srv_r = srv;
+	if (bind_addr(listen_addr, &ss) != 0) {
+		*error_r = xasprintf("smtp_listen %s: not an IP address and port", listen_addr);
+		srv->listener_closed = true;
+		return -1;
+	}
+	uv_tcp_init(loop, &srv->listener);
+	srv->listener.data = srv;
+	if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
+	    (rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection)) != 0) {
+		*error_r = xasprintf("smtp_listen %s: %s", listen_addr, uv_strerror(rc));
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		srv->listener_closed = true;
+		return -1;
+	}
+	return 0;
+}
+
+int64_t
+smtp__server_count_ip(struct smtp_server *srv, const char *ip)
+{
+	int64_t n = 0;
+
+	for (struct smtp_session *s = srv->sessions; s; s = s->next)
+		n += strcmp(s->client_ip, ip) == 0;
+	return n;
+}
+
+static void
+drain_check(struct smtp_server *srv)
+{
+	void (*cb)(void *) = srv->drain_cb;
+
+	if (!cb || srv->sessions)
+		return;
+	srv->drain_cb = NULL;
+	if (srv->grace_active) {
+		uv_timer_stop(&srv->grace_timer);
+		uv_close((uv_handle_t *)&srv->grace_timer, NULL);
+		srv->grace_active = false;
+	}
+	cb(srv->drain_arg);
+}
+
+void
+smtp__server_session_gone(struct smtp_server *srv, struct smtp_session *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->n_sessions--;
+	drain_check(srv);
+}
+
+static void
+on_grace(uv_timer_t *t)
+{
+	struct smtp_server *srv = t->data;
+
+	for (struct smtp_session *s = srv->sessions; s; s = s->next)
+		smtp__close(s);
+}
+
+void
+smtp_server_drain(struct smtp_server *srv, uint64_t grace_ms,
+    void (*done_cb)(void *arg), void *arg)
+{
+	srv->draining = true;
+	srv->drain_cb = done_cb;
+	srv->drain_arg = arg;
+	if (!srv->listener_closed) {
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		srv->listener_closed = true;
+	}
+	/* Idle sessions are told 421 now; busy ones finish their transaction. */
+	for (struct smtp_session *s = srv->sessions; s; s = s->next)
+		if (smtp__is_idle(s)) {
+			smtp__reply(s, 421, "4.3.2 %s shutting down", srv->hostname);
+			smtp__set_state(s, SMTP_S_CLOSING);
+			smtp__process(s);
+		}
+	uv_timer_init(srv->loop, &srv->grace_timer);
+	srv->grace_timer.data = srv;
+	srv->grace_active = true;
+	uv_timer_start(&srv->grace_timer, on_grace, grace_ms, 0);
+	drain_check(srv);
+}
+
+void
+smtp_server_free(struct smtp_server **srvp)
+{
+	struct smtp_server *srv = *srvp;
+
+	if (!srv)
+		return;
+	free(srv->hostname);
+	free(srv);
+	*srvp = NULL;
+}

@@ -1,0 +1,176 @@
+/*
+ * store_messages.c - message rows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gent/store_messages.h"
+#include "gent/util.h"
+#include "store_int.h"
+
+#define MESSAGE_COLUMNS "id, inbox_id, direction, message_id_hdr, subject, " \
+	"from_addr, to_addrs, date_hdr, mail_from, rcpt_to, client_ip, helo, tls, " \
+	"size, received_at, smtp_session"
+
+static void
+read_row(sqlite3_stmt *st, struct message_row *m)
+{
+	memset(m, 0, sizeof(*m));
+	store__copy_col(st, 0, m->id, sizeof(m->id));
+	store__copy_col(st, 1, m->inbox_id, sizeof(m->inbox_id));
+	store__copy_col(st, 2, m->direction, sizeof(m->direction));
+	m->message_id_hdr = store_col_text(st, 3);
+	m->subject = store_col_text(st, 4);
+	m->from_addr = store_col_text(st, 5);
+	m->to_addrs = store_col_text(st, 6);
+	m->date_hdr = store_col_text(st, 7);
+	m->mail_from = store_col_text(st, 8);
+	m->rcpt_to = store_col_text(st, 9);
+	m->client_ip = store_col_text(st, 10);
+	m->helo = store_col_text(st, 11);
+	m->tls = sqlite3_column_int(st, 12) != 0;
+	m->size = sqlite3_column_int64(st, 13);
+	m->received_at = sqlite3_column_int64(st, 14);
+	m->smtp_session = store_col_text(st, 15);
+}
+
+void
+message_row_free(struct message_row *m)
+{
+	char **fields[] = { &m->message_id_hdr, &m->subject, &m->from_addr,
+	    &m->to_addrs, &m->date_hdr, &m->mail_from, &m->rcpt_to,
+	    &m->client_ip, &m->helo, &m->raw, &m->smtp_session };
+
+	for (size_t i = 0; i < GENT_ARRAY_LEN(fields); i++)
+		xfree(fields[i]);
+}
+
+void
+message_rows_free(struct message_row *rows, int n)
+{
+	for (int i = 0; i < n; i++)
+		message_row_free(&rows[i]);
+	free(rows);
+}
+
+struct insert_job {
+	const struct message_row	*rows;
+	size_t				 n;
+	const struct store_audit	*audits;
+};
+
+static int
+insert_one(sqlite3 *conn, const struct message_row *m)
+{
+	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO messages (" MESSAGE_COLUMNS
+	    ", raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	int rc;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	store_bind_text(st, 1, m->id);
+	store_bind_text(st, 2, m->inbox_id);
+	store_bind_text(st, 3, m->direction);
+	store_bind_text(st, 4, m->message_id_hdr);
+	store_bind_text(st, 5, m->subject);
+	store_bind_text(st, 6, m->from_addr);
+	store_bind_text(st, 7, m->to_addrs);
+	store_bind_text(st, 8, m->date_hdr);
+	store_bind_text(st, 9, m->mail_from);
+	store_bind_text(st, 10, m->rcpt_to);
+	store_bind_text(st, 11, m->client_ip);
+	store_bind_text(st, 12, m->helo);
+	sqlite3_bind_int(st, 13, m->tls);
+	sqlite3_bind_int64(st, 14, m->size);
+	sqlite3_bind_int64(st, 15, m->received_at);
+	store_bind_text(st, 16, m->smtp_session);
+	sqlite3_bind_blob64(st, 17, m->raw, m->raw_len, SQLITE_STATIC);
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+insert_fn(sqlite3 *conn, void *arg)
+{
+	struct insert_job *j = arg;
+	int rc = STORE_OK;
+
+	for (size_t i = 0; i < j->n && rc == STORE_OK; i++) {
+		rc = insert_one(conn, &j->rows[i]);
+		if (rc == STORE_OK)
+			rc = store_audit_append(conn, &j->audits[i]);
+	}
+	return rc;
+}
+
+int
+store_messages_insert(struct store_db *db, const struct message_row *rows,
+    size_t n, const struct store_audit *audits)
+{
+	struct insert_job j = { rows, n, audits };
+
+	return store_db_write(db, insert_fn, &j);
+}
+
+int
+store_messages_list(struct store_db *db, const char *inbox_id, int limit,
+    int64_t cursor_ms, const char *cursor_id, struct message_row **rows_r,
+    int *n_r, bool *more_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " MESSAGE_COLUMNS " FROM messages "
+	    "WHERE inbox_id = ?1 AND (?2 IS NULL OR received_at < ?3 OR "
+	    "(received_at = ?3 AND id < ?2)) ORDER BY received_at DESC, id DESC LIMIT ?4");
+	struct message_row *rows = xcalloc((size_t)limit + 1, sizeof(*rows));
+	int n = 0, rc = STORE_ERR_SQL;
+
+	if (st) {
+		store_bind_text(st, 1, inbox_id);
+		store_bind_text(st, 2, cursor_id);
+		sqlite3_bind_int64(st, 3, cursor_ms);
+		sqlite3_bind_int(st, 4, limit + 1);
+		while (n <= limit && sqlite3_step(st) == SQLITE_ROW)
+			read_row(st, &rows[n++]);
+		rc = STORE_OK;
+	}
+	sqlite3_finalize(st);
+	store_db_release(db, &conn);
+	*more_r = n > limit;
+	if (*more_r)
+		message_row_free(&rows[--n]);
+	*rows_r = rows;
+	*n_r = n;
+	return rc;
+}
+
+int
+store_messages_get(struct store_db *db, const char *id, bool with_raw,
+    struct message_row *out)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " MESSAGE_COLUMNS
+	    ", raw FROM messages WHERE id = ?");
+	int rc = STORE_ERR_SQL;
+
+	memset(out, 0, sizeof(*out));
+	if (st) {
+		store_bind_text(st, 1, id);
+		rc = STORE_ERR_NOT_FOUND;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			read_row(st, out);
+			if (with_raw) {
+				out->raw_len = (size_t)sqlite3_column_bytes(st, 16);
+				out->raw = xmalloc(out->raw_len + 1);
+				if (out->raw_len)
+					memcpy(out->raw, sqlite3_column_blob(st, 16), out->raw_len);
+				out->raw[out->raw_len] = '\0';
+			}
+			rc = STORE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	store_db_release(db, &conn);
+	return rc;
+}
