@@ -13,9 +13,19 @@
 /** The inbox's settings JSON object text ("{}" when never set). Caller frees. */
 int store_inbox_settings_get(struct store_db *db, const char *inbox_id,
     char **json_r);
-/** Replace the settings JSON. */
-int store_inbox_settings_put(struct store_db *db, const char *inbox_id,
-    const char *json, const struct store_audit *audit);
+struct json_t;
+/** Change the settings object in place; non-0 (a STORE_ERR_*) aborts. */
+typedef int (*store_settings_mutate_fn)(struct json_t *settings, void *arg);
+
+/**
+ * Read, change and write the inbox's settings in one transaction, so
+ * concurrent changes of different settings all stick. mutate runs on the
+ * writer thread: it must only touch the JSON. *result_r (when not NULL)
+ * gets the new settings text.
+ */
+int store_inbox_settings_update(struct store_db *db, const char *inbox_id,
+    store_settings_mutate_fn mutate, void *arg, const struct store_audit *audit,
+    char **result_r);
 
 struct forwarding_rule_row {
 	char	 id[64];

@@ -91,17 +91,29 @@ forwarding_get(struct api_ctx *ctx)
 	free(inbox_id);
 }
 
+static int
+set_forwarding(struct json_t *settings, void *arg)
+{
+	json_object_set(settings, "forwarding", arg);
+	return STORE_OK;
+}
+
+/* Replace the forwarding block in one transaction and answer. */
 static void
 save_forwarding(struct api_ctx *ctx, struct store_db *db, const char *inbox_id,
-    json_t *s, const char *action, int status)
+    json_t *block, const char *action, int status)
 {
-	char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
 	struct store_audit a = api_audit(ctx, action, "inbox", inbox_id);
+	char *text = NULL;
 
-	if (store_inbox_settings_put(db, inbox_id, text, &a) != STORE_OK)
+	if (store_inbox_settings_update(db, inbox_id, set_forwarding, block, &a,
+	    &text) != STORE_OK) {
 		api_error_internal(ctx);
-	else
+	} else {
+		json_t *s = json_loads(text, 0, NULL);
 		api_reply(ctx, status, status == 204 ? NULL : forwarding_public(inbox_id, s));
+		json_decref(s);
+	}
 	free(text);
 }
 
@@ -111,7 +123,7 @@ forwarding_put(struct api_ctx *ctx)
 	const char *addr = api_body_str(ctx, "default_address");
 	char *inbox_id = api_inbox_id(ctx);
 	struct store_db *db;
-	json_t *s, *f;
+	json_t *f;
 
 	if (!inbox_id)
 		return;
@@ -119,13 +131,11 @@ forwarding_put(struct api_ctx *ctx)
 		goto out;
 	if (!(db = api_tenant_db(ctx)))
 		goto out;
-	s = settings_of(db, inbox_id);
 	f = json_pack("{s:o, s:b}", "default_address", addr ? json_string(addr) :
 	    json_null(), "enabled", api_body_has(ctx, "enabled") ?
 	    json_is_true(json_object_get(ctx->body, "enabled")) : 1);
-	json_object_set_new(s, "forwarding", f);
-	save_forwarding(ctx, db, inbox_id, s, "forwarding.updated", 200);
-	json_decref(s);
+	save_forwarding(ctx, db, inbox_id, f, "forwarding.updated", 200);
+	json_decref(f);
 out:
 	free(inbox_id);
 }
@@ -135,14 +145,11 @@ forwarding_delete(struct api_ctx *ctx)
 {
 	char *inbox_id = api_inbox_id(ctx);
 	struct store_db *db;
-	json_t *s;
 
 	if (inbox_id && (db = api_tenant_db(ctx))) {
-		s = settings_of(db, inbox_id);
-		json_object_set_new(s, "forwarding", json_pack("{s:n, s:b}",
-		    "default_address", "enabled", 0));
-		save_forwarding(ctx, db, inbox_id, s, "forwarding.disabled", 204);
-		json_decref(s);
+		json_t *f = json_pack("{s:n, s:b}", "default_address", "enabled", 0);
+		save_forwarding(ctx, db, inbox_id, f, "forwarding.disabled", 204);
+		json_decref(f);
 	}
 	free(inbox_id);
 }

@@ -89,9 +89,13 @@ config_public(const char *inbox_id, json_t *s)
 	    "webhook", webhook_public(json_object_get(s, "webhook")));
 }
 
-/* Validate a webhook block into the stored form; NULL = answered 400. */
+/*
+ * Validate a webhook block; NULL after answering 400. The result keeps
+ * "secret" only when the client sent one ("" = clear); an absent secret
+ * means "keep the stored one", applied inside the transaction.
+ */
 static json_t *
-webhook_merge(struct api_ctx *ctx, json_t *in, json_t *current, const char *field)
+webhook_validate(struct api_ctx *ctx, json_t *in, const char *field)
 {
 	json_t *url = json_object_get(in, "url"), *events = json_object_get(in, "events");
 	json_t *secret = json_object_get(in, "secret"), *out = json_object();
@@ -125,22 +129,50 @@ webhook_merge(struct api_ctx *ctx, json_t *in, json_t *current, const char *fiel
 		}
 	json_object_set_new(out, "events", events && json_array_size(events) ?
 	    json_incref(events) : json_pack("[s]", "message.received"));
-	if (secret && !json_is_string(secret)) {
-		api_error_field(ctx, field, "webhook 'secret' must be a string");
+	if (secret && (!json_is_string(secret) ||
+	    json_string_length(secret) > WEBHOOK_SECRET_MAX)) {
+		api_error_field(ctx, field, "webhook 'secret' must be a string of at "
+		    "most 256 characters");
 		goto bad;
 	}
-	if (secret && json_string_length(secret) > WEBHOOK_SECRET_MAX) {
-		api_error_field(ctx, field, "webhook 'secret' is at most 256 characters");
-		goto bad;
-	}
-	/* Omitted keeps the current secret; "" clears it. */
-	v = secret ? secret : json_object_get(current, "secret");
-	if (v && json_string_length(v) > 0)
-		json_object_set(out, "secret", v);
+	if (secret)
+		json_object_set(out, "secret", secret);
 	return out;
 bad:
 	json_decref(out);
 	return NULL;
+}
+
+/* Lay a validated webhook block over the stored one (secret rules above). */
+static void
+webhook_apply(json_t *settings, json_t *block)
+{
+	json_t *old_secret = json_object_get(json_object_get(settings, "webhook"), "secret");
+	json_t *wh = json_deep_copy(block), *secret = json_object_get(wh, "secret");
+
+	if (!secret && old_secret)
+		json_object_set(wh, "secret", old_secret);
+	else if (secret && json_string_length(secret) == 0)
+		json_object_del(wh, "secret");
+	json_object_set_new(settings, "webhook", wh);
+}
+
+/* Settings patch applied inside the transaction: null removes a key. */
+static int
+apply_patch(struct json_t *settings, void *arg)
+{
+	json_t *patch = arg, *v;
+	const char *key;
+
+	json_object_foreach(patch, key, v) {
+		if (json_is_null(v))
+			json_object_del(settings, key);
+		else if (strcmp(key, "webhook") == 0)
+			webhook_apply(settings, v);
+		else
+			json_object_set(settings, key, v);
+	}
+	return STORE_OK;
 }
 
 static const char *
@@ -154,9 +186,9 @@ check_number(json_t *v, double lo, double hi)
 	return NULL;
 }
 
-/* Apply one PATCH member to settings; -1 = answered 400. */
+/* Add one validated PATCH member to the patch; -1 = answered 400. */
 static int
-apply_member(struct api_ctx *ctx, json_t *s, const char *key, json_t *v)
+patch_member(struct api_ctx *ctx, json_t *patch, const char *key, json_t *v)
 {
 	const char *why = NULL;
 
@@ -172,36 +204,37 @@ apply_member(struct api_ctx *ctx, json_t *s, const char *key, json_t *v)
 		api_error_field(ctx, key, "'%s' %s", key, why);
 		return -1;
 	}
-	if (strcmp(key, "webhook") == 0) {
-		json_t *wh = json_is_null(v) ? NULL :
-		    webhook_merge(ctx, v, json_object_get(s, "webhook"), "webhook");
-		if (!json_is_null(v) && !wh)
+	if (strcmp(key, "webhook") == 0 && !json_is_null(v)) {
+		json_t *wh = webhook_validate(ctx, v, "webhook");
+		if (!wh)
 			return -1;
-		if (wh)
-			json_object_set_new(s, "webhook", wh);
-		else
-			json_object_del(s, "webhook");
+		json_object_set_new(patch, key, wh);
 		return 0;
 	}
 	/* null (and "" for signature) resets to the default. */
-	if (json_is_null(v) || (strcmp(key, "signature") == 0 && json_string_length(v) == 0))
-		json_object_del(s, key);
-	else
-		json_object_set(s, key, v);
+	if (strcmp(key, "signature") == 0 && json_string_length(v) == 0)
+		v = json_null();
+	json_object_set(patch, key, v);
 	return 0;
 }
 
+/* Apply patch in one transaction; answers 500 itself. *settings_r = result. */
 static int
-save(struct api_ctx *ctx, struct store_db *db, json_t *s, const char *action)
+save(struct api_ctx *ctx, struct store_db *db, json_t *patch, const char *action,
+    json_t **settings_r)
 {
-	char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
 	struct store_audit a = api_audit(ctx, action, "inbox", api_param(ctx, "inbox_id"));
-	int rc = store_inbox_settings_put(db, api_param(ctx, "inbox_id"), text, &a);
+	char *text = NULL;
+	int rc = store_inbox_settings_update(db, api_param(ctx, "inbox_id"),
+	    apply_patch, patch, &a, &text);
 
-	free(text);
-	if (rc != STORE_OK)
+	if (rc != STORE_OK) {
 		api_error_internal(ctx);
-	return rc == STORE_OK ? 0 : -1;
+		return -1;
+	}
+	*settings_r = json_loads(text, 0, NULL);
+	free(text);
+	return 0;
 }
 
 static void
@@ -219,19 +252,22 @@ config_get(struct api_ctx *ctx)
 static void
 config_patch(struct api_ctx *ctx)
 {
+	json_t *s, *patch = json_object(), *v, *after;
 	struct store_db *db;
 	const char *key;
-	json_t *s, *v;
 
 	if (load(ctx, &db, &s) != 0)
-		return;
-	json_object_foreach(ctx->body, key, v)
-		if (apply_member(ctx, s, key, v) != 0)
-			goto out;
-	if (save(ctx, db, s, "inbox.config_updated") == 0)
-		api_reply(ctx, 200, config_public(api_param(ctx, "inbox_id"), s));
-out:
+		goto out;
 	json_decref(s);
+	json_object_foreach(ctx->body, key, v)
+		if (patch_member(ctx, patch, key, v) != 0)
+			goto out;
+	if (save(ctx, db, patch, "inbox.config_updated", &after) == 0) {
+		api_reply(ctx, 200, config_public(api_param(ctx, "inbox_id"), after));
+		json_decref(after);
+	}
+out:
+	json_decref(patch);
 }
 
 static void
@@ -253,17 +289,26 @@ static void
 webhook_put(struct api_ctx *ctx)
 {
 	struct store_db *db;
-	json_t *s, *wh;
+	json_t *s, *wh, *after;
 
 	if (load(ctx, &db, &s) != 0)
 		return;
-	wh = webhook_merge(ctx, ctx->body, json_object_get(s, "webhook"), "url");
-	if (wh) {
-		json_object_set_new(s, "webhook", wh);
-		if (save(ctx, db, s, "inbox.webhook_set") == 0)
-			api_reply(ctx, 200, webhook_public(wh));
-	}
 	json_decref(s);
+	if (!(wh = webhook_validate(ctx, ctx->body, "url")))
+		return;
+	json_t *patch = json_pack("{s:o}", "webhook", wh);
+	if (save(ctx, db, patch, "inbox.webhook_set", &after) == 0) {
+		api_reply(ctx, 200, webhook_public(json_object_get(after, "webhook")));
+		json_decref(after);
+	}
+	json_decref(patch);
+}
+
+static int
+remove_webhook(struct json_t *settings, void *arg)
+{
+	(void)arg;
+	return json_object_del(settings, "webhook") == 0 ? STORE_OK : STORE_ERR_NOT_FOUND;
 }
 
 static void
@@ -271,14 +316,21 @@ webhook_delete(struct api_ctx *ctx)
 {
 	struct store_db *db;
 	json_t *s;
+	int rc;
 
 	if (load(ctx, &db, &s) != 0)
 		return;
-	if (json_object_del(s, "webhook") != 0)
-		api_error(ctx, 404, "not_found", "no webhook is configured");
-	else if (save(ctx, db, s, "inbox.webhook_deleted") == 0)
-		api_reply(ctx, 204, NULL);
 	json_decref(s);
+	struct store_audit a = api_audit(ctx, "inbox.webhook_deleted", "inbox",
+	    api_param(ctx, "inbox_id"));
+	rc = store_inbox_settings_update(db, api_param(ctx, "inbox_id"),
+	    remove_webhook, NULL, &a, NULL);
+	if (rc == STORE_ERR_NOT_FOUND)
+		api_error(ctx, 404, "not_found", "no webhook is configured");
+	else if (rc != STORE_OK)
+		api_error_internal(ctx);
+	else
+		api_reply(ctx, 204, NULL);
 }
 
 /*

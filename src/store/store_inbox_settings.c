@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "gent/store_inbox_settings.h"
 #include "gent/timefmt.h"
 #include "gent/util.h"
@@ -32,37 +34,73 @@ store_inbox_settings_get(struct store_db *db, const char *inbox_id, char **json_
 	return rc;
 }
 
-struct put_job {
-	const char			*inbox_id, *json;
+struct update_job {
+	const char			*inbox_id;
+	store_settings_mutate_fn	 mutate;
+	void				*arg;
 	const struct store_audit	*audit;
+	char				*result;
 };
 
-static int
-put_fn(sqlite3 *conn, void *arg)
+static json_t *
+current_settings(sqlite3 *conn, const char *inbox_id)
 {
-	struct put_job *j = arg;
-	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO inbox_settings (inbox_id, "
-	    "settings, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (inbox_id) DO "
-	    "UPDATE SET settings = ?2, updated_at = ?3");
-	int rc;
+	sqlite3_stmt *st = store_prepare(conn, "SELECT settings FROM inbox_settings "
+	    "WHERE inbox_id = ?");
+	json_t *doc = NULL;
 
-	if (!st)
-		return STORE_ERR_SQL;
-	store_bind_text(st, 1, j->inbox_id);
-	store_bind_text(st, 2, j->json);
-	sqlite3_bind_int64(st, 3, time_now_ms());
-	rc = store_step_done(st);
+	if (st) {
+		store_bind_text(st, 1, inbox_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	}
 	sqlite3_finalize(st);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		doc = json_object();
+	}
+	return doc;
+}
+
+static int
+settings_update_fn(sqlite3 *conn, void *arg)
+{
+	struct update_job *j = arg;
+	json_t *doc = current_settings(conn, j->inbox_id);
+	sqlite3_stmt *st;
+	int rc = j->mutate((struct json_t *)doc, j->arg);
+
+	if (rc == STORE_OK) {
+		j->result = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+		st = store_prepare(conn, "INSERT INTO inbox_settings (inbox_id, "
+		    "settings, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (inbox_id) "
+		    "DO UPDATE SET settings = ?2, updated_at = ?3");
+		rc = STORE_ERR_SQL;
+		if (st) {
+			store_bind_text(st, 1, j->inbox_id);
+			store_bind_text(st, 2, j->result);
+			sqlite3_bind_int64(st, 3, time_now_ms());
+			rc = store_step_done(st);
+			sqlite3_finalize(st);
+		}
+	}
+	json_decref(doc);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
 int
-store_inbox_settings_put(struct store_db *db, const char *inbox_id,
-    const char *json, const struct store_audit *audit)
+store_inbox_settings_update(struct store_db *db, const char *inbox_id,
+    store_settings_mutate_fn mutate, void *arg, const struct store_audit *audit,
+    char **result_r)
 {
-	struct put_job j = { inbox_id, json, audit };
+	struct update_job j = { inbox_id, mutate, arg, audit, NULL };
+	int rc = store_db_write(db, settings_update_fn, &j);
 
-	return store_db_write(db, put_fn, &j);
+	if (rc == STORE_OK && result_r)
+		*result_r = j.result;
+	else
+		free(j.result);
+	return rc;
 }
 
 #define RULE_COLUMNS "id, inbox_id, destination, condition_type, " \
