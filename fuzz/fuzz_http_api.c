@@ -515,7 +515,8 @@ check_and_serialize(const struct http_request *req,
 	if (resp->headers.len && (resp->headers.len < 2 ||
 	    memcmp(resp->headers.data + resp->headers.len - 2, "\r\n", 2) != 0))
 		oracle_fail(req, resp, "extra headers do not end in CRLF");
-	http_response_serialize(resp, request_id, keep_alive, &out);
+	http_response_serialize(resp, request_id, keep_alive,
+	    req && strcmp(req->method, "HEAD") == 0, &out);
 	if (out.len < 12 || memcmp(out.data, "HTTP/1.1 ", 9) != 0)
 		oracle_fail(req, resp, "serialised answer has no status line");
 	buf_free(&out);
