@@ -75,9 +75,9 @@ const char *http_request_header(const struct http_request *req,
     const char *name);
 /** Reason phrase for a status code ("Not Found"). */
 const char *http_status_text(int status);
-/** Serialise status line, headers and body into out. */
+/** Serialise status line, headers and body (none for HEAD) into out. */
 void http_response_serialize(const struct http_response *resp,
-    const char *request_id, bool keep_alive, struct buf *out);
+    const char *request_id, bool keep_alive, bool head, struct buf *out);
 /** Release a response's buffers. */
 void http_response_free(struct http_response *resp);
 

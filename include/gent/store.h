@@ -73,6 +73,8 @@ struct store_audit {
 	const char	*request_id;
 };
 
+/** Write one audit row in its own transaction (events with no other change). */
+int store_audit_write(struct store_db *db, const struct store_audit *a);
 /** Append an audit row; call inside the write function of the change. */
 int store_audit_append(sqlite3 *conn, const struct store_audit *a);
 

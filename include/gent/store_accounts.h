@@ -40,6 +40,7 @@ struct tenant_row {
 
 struct new_user {
 	const char	*tenant_name;	/* create-or-join by name; NULL = new */
+	bool		 new_tenant;	/* the name must not exist yet (sign-up) */
 	const char	*tenant_id;	/* join this tenant (invites) */
 	const char	*email;
 	const char	*password_hash;
@@ -59,9 +60,18 @@ int store_accounts_user_by_email(struct store_db *db, const char *email,
 int store_accounts_user_by_id(struct store_db *db, const char *id,
     struct user_row *out);
 void user_row_free(struct user_row *u);
-/** Record a sign-in outcome: resets or bumps failures and the lock-out. */
-int store_accounts_login_result(struct store_db *db, const char *user_id,
-    bool success, int64_t locked_until, const struct store_audit *audit);
+/**
+ * Start a sign-in attempt, atomically: when the user is locked out returns
+ * STORE_ERR_FORBIDDEN with *locked_until_r; otherwise counts the attempt
+ * as a failure in advance (a success resets it, see
+ * store_sessions_create), and once failures reach free_failures locks the
+ * account for 2^(failures - free_failures) seconds, at most max_lock_s.
+ * Counting before the password check keeps parallel guesses from all
+ * slipping past the lock.
+ */
+int store_accounts_login_begin(struct store_db *db, const char *user_id,
+    int64_t now, int free_failures, int max_lock_s, int *failures_r,
+    int64_t *locked_until_r);
 
 /** Store a new session (digest of its token only); resets sign-in failures. */
 int store_sessions_create(struct store_db *db, const char *id,
@@ -77,9 +87,13 @@ int store_sessions_revoke(struct store_db *db, const char *id,
 /** Read the tenant. */
 int store_tenants_get(struct store_db *db, const char *id,
     struct tenant_row *out);
-/** Replace name and settings; CONFLICT when the name is taken. */
-int store_tenants_update(struct store_db *db, const char *id,
-    const char *name, const char *settings_json,
+/**
+ * Rename (name NULL = keep) and merge the members of patch_json into the
+ * stored settings, inside one transaction so concurrent patches of
+ * different settings all stick. CONFLICT when the name is taken.
+ */
+int store_tenants_patch(struct store_db *db, const char *id,
+    const char *name, const char *patch_json,
     const struct store_audit *audit);
 void tenant_row_free(struct tenant_row *t);
 /** Counts of verified domains, live inboxes and tokens, for next_step. */

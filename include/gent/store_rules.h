@@ -20,9 +20,13 @@ struct sender_rules_row {
 /** The inbox's rules, or the open defaults when none are stored. */
 int store_rules_sender_get(struct store_db *db, const char *inbox_id,
     struct sender_rules_row *out);
-/** Insert or replace the inbox's rules. */
-int store_rules_sender_put(struct store_db *db,
-    const struct sender_rules_row *row, const struct store_audit *audit);
+/**
+ * Merge into the inbox's rules inside one transaction: an empty mode or a
+ * NULL pattern list keeps the stored value. On success row holds the
+ * merged rules.
+ */
+int store_rules_sender_merge(struct store_db *db, struct sender_rules_row *row,
+    const struct store_audit *audit);
 /** Remove the rules (back to open); NOT_FOUND when none were set. */
 int store_rules_sender_delete(struct store_db *db, const char *inbox_id,
     const struct store_audit *audit);

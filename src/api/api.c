@@ -224,7 +224,9 @@ api_handle(const struct http_request *req, struct http_response *resp,
 	struct buf allow = { 0 };
 	bool path_known;
 
-	ctx.route = api_route_match(req->method, req->path, &ctx, &path_known, &allow);
+	/* HEAD is GET without the body; the HTTP layer drops the body. */
+	ctx.route = api_route_match(strcmp(req->method, "HEAD") == 0 ? "GET" :
+	    req->method, req->path, &ctx, &path_known, &allow);
 	if (!ctx.route && path_known) {
 		buf_printf(&resp->headers, "Allow: %s\r\n", allow.data);
 		api_error(&ctx, 405, "method_not_allowed", "%s is not allowed on "

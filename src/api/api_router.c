@@ -65,9 +65,9 @@ path_matches(const char *pattern, const char *path, struct api_ctx *ctx)
 		}
 		p += pl, q += ql;
 	}
-	/* Trailing slash is optional on either side. */
+	/* One trailing slash is optional on either side ("//" never matches). */
 	if ((*p == '/' && p[1] == '\0' && *q == '\0') ||
-	    (*q == '/' && q[1] == '\0' && *p == '\0'))
+	    (*q == '/' && q[1] == '\0' && *p == '\0' && p > pattern && p[-1] != '/'))
 		p += strlen(p), q += strlen(q);
 	if (*p || *q)
 		return false;

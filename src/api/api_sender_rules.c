@@ -50,20 +50,23 @@ rules_json(const struct sender_rules_row *r)
 	    "updated_at", api_time(r->updated_at));
 }
 
-/* Lower-cased, de-duplicated JSON text of a patterns member; NULL = 400. */
-static char *
-patterns_text(struct api_ctx *ctx, const char *field, const char *current)
+/*
+ * Lower-cased, de-duplicated JSON text of a patterns member. *text_r is
+ * NULL when the member is absent (keep). Returns -1 after answering 400.
+ */
+static int
+patterns_text(struct api_ctx *ctx, const char *field, char **text_r)
 {
 	json_t *in = json_object_get(ctx->body, field), *out, *v;
 	size_t i;
-	char *text;
 
+	*text_r = NULL;
 	if (!in)
-		return xstrdup(current);
+		return 0;
 	if (json_array_size(in) > SENDER_PATTERNS_MAX) {
 		api_error_field(ctx, field, "'%s' holds at most %d patterns", field,
 		    SENDER_PATTERNS_MAX);
-		return NULL;
+		return -1;
 	}
 	out = json_array();
 	json_array_foreach(in, i, v) {
@@ -73,7 +76,7 @@ patterns_text(struct api_ctx *ctx, const char *field, const char *current)
 			api_error_field(ctx, field, "'%s' is not user@domain or @domain", p);
 			free(p);
 			json_decref(out);
-			return NULL;
+			return -1;
 		}
 		bool dup = false;
 		for (size_t k = 0; k < json_array_size(out); k++)
@@ -82,9 +85,9 @@ patterns_text(struct api_ctx *ctx, const char *field, const char *current)
 			json_array_append_new(out, json_string(p));
 		free(p);
 	}
-	text = json_dumps(out, JSON_COMPACT);
+	*text_r = json_dumps(out, JSON_COMPACT);
 	json_decref(out);
-	return text;
+	return 0;
 }
 
 static void
@@ -111,7 +114,7 @@ sender_rules_put(struct api_ctx *ctx)
 {
 	const char *in_mode = api_body_str(ctx, "inbound_mode");
 	const char *out_mode = api_body_str(ctx, "outbound_mode");
-	struct sender_rules_row cur, next = { 0 };
+	struct sender_rules_row next = { 0 };
 	struct store_db *db;
 	char *inbox_id;
 
@@ -123,29 +126,23 @@ sender_rules_put(struct api_ctx *ctx)
 		api_error_field(ctx, "outbound_mode", "'outbound_mode' must be one of open, allowlist, blocklist");
 		return;
 	}
-	if (!(inbox_id = api_inbox_id(ctx)))
-		return;
-	if (!(db = api_tenant_db(ctx)) || store_rules_sender_get(db, inbox_id, &cur) != STORE_OK) {
-		if (db)
-			api_error_internal(ctx);
-		free(inbox_id);
+	if (patterns_text(ctx, "inbound_patterns", &next.inbound_patterns) != 0 ||
+	    patterns_text(ctx, "outbound_patterns", &next.outbound_patterns) != 0 ||
+	    !(inbox_id = api_inbox_id(ctx))) {
+		sender_rules_row_free(&next);
 		return;
 	}
 	snprintf(next.inbox_id, sizeof(next.inbox_id), "%s", inbox_id);
-	snprintf(next.inbound_mode, sizeof(next.inbound_mode), "%s", in_mode ? in_mode : cur.inbound_mode);
-	snprintf(next.outbound_mode, sizeof(next.outbound_mode), "%s", out_mode ? out_mode : cur.outbound_mode);
-	next.inbound_patterns = patterns_text(ctx, "inbound_patterns", cur.inbound_patterns);
-	next.outbound_patterns = next.inbound_patterns ?
-	    patterns_text(ctx, "outbound_patterns", cur.outbound_patterns) : NULL;
+	snprintf(next.inbound_mode, sizeof(next.inbound_mode), "%s", in_mode ? in_mode : "");
+	snprintf(next.outbound_mode, sizeof(next.outbound_mode), "%s", out_mode ? out_mode : "");
 	next.updated_at = time_now_ms();
-	if (next.inbound_patterns && next.outbound_patterns) {
+	if ((db = api_tenant_db(ctx))) {
 		struct store_audit a = api_audit(ctx, "sender_rules.updated", "inbox", inbox_id);
-		if (store_rules_sender_put(db, &next, &a) != STORE_OK)
+		if (store_rules_sender_merge(db, &next, &a) != STORE_OK)
 			api_error_internal(ctx);
 		else
 			api_reply(ctx, 200, rules_json(&next));
 	}
-	sender_rules_row_free(&cur);
 	sender_rules_row_free(&next);
 	free(inbox_id);
 }

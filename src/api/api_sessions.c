@@ -22,34 +22,30 @@
 #define LOGIN_FREE_FAILURES 5
 #define LOGIN_MAX_LOCK_S 900
 
-static int64_t
-lock_after(int failures_so_far, int64_t now)
-{
-	int n = failures_so_far + 1 - LOGIN_FREE_FAILURES;
-
-	if (n < 0)
-		return 0;
-	int64_t secs = n >= 10 ? LOGIN_MAX_LOCK_S : (int64_t)1 << n;
-	return now + (secs > LOGIN_MAX_LOCK_S ? LOGIN_MAX_LOCK_S : secs) * 1000;
-}
-
 static void
-login_failed(struct api_ctx *ctx, const struct user_row *u, int64_t now)
+login_failed(struct api_ctx *ctx, const struct user_row *u, int failures)
 {
 	struct store_audit a = api_audit(ctx, "auth.login_failed", "user", u->id);
 	char detail[64];
 
-	snprintf(detail, sizeof(detail), "{\"consecutive_failures\":%d}",
-	    u->failed_logins + 1);
+	snprintf(detail, sizeof(detail), "{\"consecutive_failures\":%d}", failures);
 	a.tenant_id = u->tenant_id;
 	a.actor_type = "public";
 	a.detail_json = detail;
-	if (store_accounts_login_result(store_control(ctx->app->store), u->id,
-	    false, lock_after(u->failed_logins, now), &a) != STORE_OK) {
+	if (store_audit_write(store_control(ctx->app->store), &a) != STORE_OK) {
 		api_error_internal(ctx);
 		return;
 	}
 	api_error(ctx, 401, "invalid_credentials", "invalid email or password");
+}
+
+static void
+locked_out(struct api_ctx *ctx, int64_t locked_until, int64_t now)
+{
+	buf_printf(&ctx->resp->headers, "Retry-After: %lld\r\n",
+	    (long long)((locked_until - now + 999) / 1000));
+	api_error(ctx, 429, "too_many_attempts", "too many failed sign-ins; "
+	    "try again later");
 }
 
 static void
@@ -82,9 +78,9 @@ login(struct api_ctx *ctx)
 {
 	const char *email = api_body_str(ctx, "email");
 	const char *password = api_body_str(ctx, "password");
-	int64_t now = time_now_ms();
+	int64_t now = time_now_ms(), locked_until = 0;
 	struct user_row u;
-	int rc;
+	int rc, failures = 0;
 
 	if (strlen(password) > PASSWORD_MAX_LEN) {
 		api_error_field(ctx, "password", "'password' is too long");
@@ -100,16 +96,16 @@ login(struct api_ctx *ctx)
 		api_error_internal(ctx);
 		return;
 	}
-	if (u.locked_until > now) {
-		buf_printf(&ctx->resp->headers, "Retry-After: %lld\r\n",
-		    (long long)((u.locked_until - now + 999) / 1000));
-		api_error(ctx, 429, "too_many_attempts", "too many failed sign-ins; "
-		    "try again later");
-	} else if (!password_verify(password, u.password_hash)) {
-		login_failed(ctx, &u, now);
-	} else {
+	rc = store_accounts_login_begin(store_control(ctx->app->store), u.id, now,
+	    LOGIN_FREE_FAILURES, LOGIN_MAX_LOCK_S, &failures, &locked_until);
+	if (rc == STORE_ERR_FORBIDDEN)
+		locked_out(ctx, locked_until, now);
+	else if (rc != STORE_OK)
+		api_error_internal(ctx);
+	else if (!password_verify(password, u.password_hash))
+		login_failed(ctx, &u, failures);
+	else
 		issue_session(ctx, &u, now);
-	}
 	user_row_free(&u);
 }
 
@@ -136,7 +132,7 @@ signup(struct api_ctx *ctx)
 	const char *password = api_body_str(ctx, "password");
 	const char *tenant = api_body_str(ctx, "tenant_name");
 	char digest[IDS_DIGEST_HEX_LEN + 1];
-	struct new_user u = { .email = email, .role = "owner" };
+	struct new_user u = { .email = email, .role = "owner", .new_tenant = true };
 	struct store_audit a = api_audit(ctx, "user.signed_up", NULL, NULL);
 	char *hash;
 	struct store_db *tdb;

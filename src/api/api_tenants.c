@@ -30,30 +30,25 @@ tenants_get(struct api_ctx *ctx)
 	tenant_row_free(&t);
 }
 
-/* Merge validated settings from the body into the stored ones. */
+/* The body's settings members, each validated, as a JSON patch; NULL = 400. */
 static json_t *
-merged_settings(struct api_ctx *ctx, const char *stored_json)
+settings_patch(struct api_ctx *ctx)
 {
-	json_t *stored = json_loads(stored_json ? stored_json : "{}", 0, NULL);
+	json_t *patch = json_object(), *v;
 	const char *key;
-	json_t *v;
 
-	if (!json_is_object(stored)) {
-		json_decref(stored);
-		stored = json_object();
-	}
 	json_object_foreach(ctx->body, key, v) {
 		const char *problem;
 		if (strcmp(key, "name") == 0)
 			continue;
 		if ((problem = tenant_settings_check(key, v)) != NULL) {
 			api_error_field(ctx, key, "'%s' %s", key, problem);
-			json_decref(stored);
+			json_decref(patch);
 			return NULL;
 		}
-		json_object_set(stored, key, v);
+		json_object_set(patch, key, v);
 	}
-	return stored;
+	return patch;
 }
 
 static void
@@ -61,33 +56,28 @@ tenants_patch(struct api_ctx *ctx)
 {
 	struct store_db *db = store_control(ctx->app->store);
 	const char *name = api_body_str(ctx, "name");
-	struct tenant_row t;
-	json_t *settings;
+	json_t *patch;
+	char *text;
 	int rc;
 
 	if (name && (strlen(name) < 1 || strlen(name) > 200)) {
 		api_error_field(ctx, "name", "'name' must be 1 to 200 characters");
 		return;
 	}
-	if (store_tenants_get(db, ctx->who.tenant_id, &t) != STORE_OK) {
-		api_error_internal(ctx);
+	if (!(patch = settings_patch(ctx)))
 		return;
-	}
-	if ((settings = merged_settings(ctx, t.settings_json)) != NULL) {
-		char *text = json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS);
-		struct store_audit a = api_audit(ctx, "tenant.updated", "tenant", t.id);
-		a.detail_json = text;
-		rc = store_tenants_update(db, t.id, name ? name : t.name, text, &a);
-		if (rc == STORE_ERR_CONFLICT)
-			api_error(ctx, 409, "conflict", "a tenant with that name exists");
-		else if (rc != STORE_OK)
-			api_error_internal(ctx);
-		else
-			tenants_get(ctx);
-		free(text);
-		json_decref(settings);
-	}
-	tenant_row_free(&t);
+	text = json_dumps(patch, JSON_COMPACT | JSON_SORT_KEYS);
+	struct store_audit a = api_audit(ctx, "tenant.updated", "tenant", ctx->who.tenant_id);
+	a.detail_json = text;
+	rc = store_tenants_patch(db, ctx->who.tenant_id, name, text, &a);
+	if (rc == STORE_ERR_CONFLICT)
+		api_error(ctx, 409, "conflict", "a tenant with that name exists");
+	else if (rc != STORE_OK)
+		api_error_internal(ctx);
+	else
+		tenants_get(ctx);
+	free(text);
+	json_decref(patch);
 }
 
 static void

@@ -5,6 +5,7 @@
  * its highest value and an admin may lower it (for instance to forbid
  * token pause/resume) with PATCH /v1/tenants/.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,6 +74,22 @@ tenant_settings_tier_has_token_controls(const char *tier)
 	return strcmp(tier, "token_controls") == 0 || strcmp(tier, "full") == 0;
 }
 
+/* A zone is a regular file in TZif format (RFC 8536), not a directory or
+ * one of the tables beside the zones (zone.tab, iso3166.tab). */
+static bool
+is_tzif(const char *path)
+{
+	char magic[4];
+	FILE *f = fopen(path, "rb");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+	fclose(f);
+	return ok;
+}
+
 static const char *
 check_review_defaults(json_t *v)
 {
@@ -109,7 +126,7 @@ tenant_settings_check(const char *key, json_t *v)
 		if (!tz || !*tz || strstr(tz, "..") || tz[0] == '/')
 			return "must be an IANA time zone name";
 		path = xasprintf("/usr/share/zoneinfo/%s", tz);
-		ok = access(path, R_OK) == 0 || strcmp(tz, "UTC") == 0;
+		ok = is_tzif(path) || strcmp(tz, "UTC") == 0;
 		free(path);
 		return ok ? NULL : "must be an IANA time zone name";
 	}

@@ -32,7 +32,7 @@ domain_ok(const char *s)
 		return false;
 	for (const char *p = s;; p++) {
 		if (*p == '.' || *p == '\0') {
-			if (label == 0 || p[-1] == '-' || p[-label] == '-')
+			if (label == 0 || p[-1] == '-' || *(p - label) == '-')
 				return false;
 			if (*p == '\0')
 				break;

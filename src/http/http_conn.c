@@ -146,7 +146,7 @@ on_write_done(uv_write_t *w, int status)
 
 static void
 send_response(struct http_conn *c, const struct http_response *resp,
-    const char *request_id, bool keep_alive)
+    const char *request_id, bool keep_alive, bool head)
 {
 	struct http_write *hw = xcalloc(1, sizeof(*hw));
 	uv_buf_t b;
@@ -154,7 +154,7 @@ send_response(struct http_conn *c, const struct http_response *resp,
 	if (c->srv->draining)
 		keep_alive = false;
 	hw->close_after = !keep_alive;
-	http_response_serialize(resp, request_id, keep_alive, &hw->data);
+	http_response_serialize(resp, request_id, keep_alive, head, &hw->data);
 	b = uv_buf_init(hw->data.data, (unsigned)hw->data.len);
 	hw->w.data = c;
 	set_phase(c, HTTP_PHASE_HANDLING, 0);
@@ -179,7 +179,7 @@ send_error_and_close(struct http_conn *c, int status, const char *code,
 		uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = false;
 	}
-	send_response(c, &resp, NULL, false);
+	send_response(c, &resp, NULL, false, false);
 	http_response_free(&resp);
 }
 
@@ -202,7 +202,8 @@ work_done(uv_work_t *w, int status)
 	if (c->closing) {
 		conn_maybe_free(c);
 	} else {
-		send_response(c, &job->resp, job->req->request_id, c->keep_alive);
+		send_response(c, &job->resp, job->req->request_id, c->keep_alive,
+		    strcmp(job->req->method, "HEAD") == 0);
 	}
 	request_free(&job->req);
 	http_response_free(&job->resp);
@@ -255,6 +256,11 @@ process_input(struct http_conn *c)
 			    "malformed HTTP request");
 		return;
 	}
+	/* After a half-close nothing more can arrive: done once idle. */
+	if (!c->closing && c->peer_eof && c->phase != HTTP_PHASE_HANDLING) {
+		http__conn_close(c);
+		return;
+	}
 	/* Resume reading once the pipelined backlog has been worked off. */
 	if (!c->closing && !c->reading && c->in.len < PIPELINE_BUFFER_MAX &&
 	    c->phase != HTTP_PHASE_HANDLING)
@@ -275,6 +281,15 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	struct http_conn *c = s->data;
 
+	if (nread == UV_EOF) {
+		/* Half-close: requests already received still get answers. */
+		c->peer_eof = true;
+		uv_read_stop(s);
+		c->reading = false;
+		if (c->phase != HTTP_PHASE_HANDLING)
+			process_input(c);
+		return;
+	}
 	if (nread < 0) {
 		http__conn_close(c);
 		return;
@@ -297,7 +312,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static void
 start_reading(struct http_conn *c)
 {
-	if (c->reading || c->closing)
+	if (c->reading || c->closing || c->peer_eof)
 		return;
 	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
 		c->reading = true;

@@ -28,6 +28,7 @@ struct http_conn {
 	bool			 in_header_value;
 	bool			 keep_alive;	/* of the request being handled */
 	bool			 reading;	/* uv_read_start active */
+	bool			 peer_eof;	/* client half-closed: answer, then close */
 	bool			 closing;	/* uv_close called */
 	bool			 job_running;	/* a worker holds req */
 	int			 handles_open;	/* tcp + timer until close cbs */

@@ -48,7 +48,7 @@ http_request_header(const struct http_request *req, const char *name)
 
 void
 http_response_serialize(const struct http_response *resp,
-    const char *request_id, bool keep_alive, struct buf *out)
+    const char *request_id, bool keep_alive, bool head, struct buf *out)
 {
 	/* 204 and 304 carry no body, not even Content-Length (RFC 9110). */
 	bool no_body = resp->status == 204 || resp->status == 304;
@@ -67,7 +67,8 @@ http_response_serialize(const struct http_response *resp,
 	if (resp->headers.len)
 		buf_append(out, resp->headers.data, resp->headers.len);
 	buf_append_str(out, "\r\n");
-	if (!no_body && resp->body.len)
+	/* HEAD gets the headers GET would, Content-Length included (RFC 9110 9.3.2). */
+	if (!no_body && !head && resp->body.len)
 		buf_append(out, resp->body.data, resp->body.len);
 }
 

@@ -195,3 +195,15 @@ store__copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
 
 	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
+
+static int
+audit_write_fn(sqlite3 *conn, void *arg)
+{
+	return store_audit_append(conn, arg);
+}
+
+int
+store_audit_write(struct store_db *db, const struct store_audit *a)
+{
+	return store_db_write(db, audit_write_fn, (void *)a);
+}

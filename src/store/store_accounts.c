@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "gent/ids.h"
 #include "gent/store_accounts.h"
 #include "gent/timefmt.h"
@@ -97,6 +99,9 @@ create_user_in_tx(sqlite3 *conn, struct new_user *u, const struct store_audit *a
 		const char *name = u->tenant_name ? u->tenant_name : u->email;
 		rc = u->tenant_name ? tenant_by_name(conn, name, u->tenant_id_r)
 		    : STORE_ERR_NOT_FOUND;
+		/* Sign-up makes a tenant; it never joins one by naming it. */
+		if (rc == STORE_OK && u->new_tenant)
+			return STORE_ERR_CONFLICT;
 		if (rc == STORE_ERR_NOT_FOUND) {
 			rc = insert_tenant(conn, name, u->tenant_id_r);
 			u->tenant_created_r = true;
@@ -189,39 +194,70 @@ user_row_free(struct user_row *u)
 }
 
 struct login_job {
-	const char			*user_id;
-	bool				 success;
-	int64_t				 locked_until;
-	const struct store_audit	*audit;
+	const char	*user_id;
+	int64_t		 now;
+	int		 free_failures, max_lock_s;
+	int		*failures_r;
+	int64_t		*locked_until_r;
 };
 
+static int64_t
+lock_for(int failures, int free_failures, int max_lock_s)
+{
+	int n = failures - free_failures;
+	int64_t secs;
+
+	if (n < 0)
+		return 0;
+	secs = n >= 20 ? max_lock_s : (int64_t)1 << n;
+	return (secs > max_lock_s ? max_lock_s : secs) * 1000;
+}
+
 static int
-login_result_fn(sqlite3 *conn, void *arg)
+login_begin_fn(sqlite3 *conn, void *arg)
 {
 	struct login_job *j = arg;
-	sqlite3_stmt *st = store_prepare(conn, j->success ?
-	    "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?1" :
-	    "UPDATE users SET failed_logins = failed_logins + 1, "
-	    "locked_until = ?2 WHERE id = ?1");
-	int rc;
+	sqlite3_stmt *st = store_prepare(conn, "SELECT failed_logins, locked_until "
+	    "FROM users WHERE id = ?");
+	int failures, rc;
+	int64_t locked;
 
 	if (!st)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, j->user_id);
-	if (!j->success)
-		sqlite3_bind_int64(st, 2, j->locked_until);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return STORE_ERR_NOT_FOUND;
+	}
+	failures = sqlite3_column_int(st, 0);
+	locked = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	*j->locked_until_r = locked;
+	if (locked > j->now)
+		return STORE_ERR_FORBIDDEN;
+	*j->failures_r = ++failures;
+	int64_t lock = lock_for(failures, j->free_failures, j->max_lock_s);
+	st = store_prepare(conn, "UPDATE users SET failed_logins = ?, locked_until = ? "
+	    "WHERE id = ?");
+	if (!st)
+		return STORE_ERR_SQL;
+	sqlite3_bind_int(st, 1, failures);
+	sqlite3_bind_int64(st, 2, lock ? j->now + lock : 0);
+	store_bind_text(st, 3, j->user_id);
 	rc = store_step_done(st);
 	sqlite3_finalize(st);
-	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+	return rc;
 }
 
 int
-store_accounts_login_result(struct store_db *db, const char *user_id,
-    bool success, int64_t locked_until, const struct store_audit *audit)
+store_accounts_login_begin(struct store_db *db, const char *user_id,
+    int64_t now, int free_failures, int max_lock_s, int *failures_r,
+    int64_t *locked_until_r)
 {
-	struct login_job j = { user_id, success, locked_until, audit };
+	struct login_job j = { user_id, now, free_failures, max_lock_s,
+	    failures_r, locked_until_r };
 
-	return store_db_write(db, login_result_fn, &j);
+	return store_db_write(db, login_begin_fn, &j);
 }
 
 struct session_job {
@@ -366,37 +402,69 @@ tenant_row_free(struct tenant_row *t)
 	xfree(&t->settings_json);
 }
 
-struct tenant_update_job {
-	const char			*id, *name, *settings;
+struct tenant_patch_job {
+	const char			*id, *name, *patch;
 	const struct store_audit	*audit;
 };
 
-static int
-tenant_update_fn(sqlite3 *conn, void *arg)
+/* The stored settings with the patch's members laid over them. */
+static char *
+merged_settings(sqlite3 *conn, const char *id, const char *patch_text)
 {
-	struct tenant_update_job *j = arg;
-	sqlite3_stmt *st = store_prepare(conn, "UPDATE tenants SET name = ?, "
-	    "settings = ?, updated_at = ? WHERE id = ?");
+	sqlite3_stmt *st = store_prepare(conn, "SELECT settings FROM tenants WHERE id = ?");
+	json_t *cur = NULL, *patch = json_loads(patch_text, 0, NULL);
+	char *out = NULL;
+
+	if (st) {
+		store_bind_text(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			cur = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	}
+	sqlite3_finalize(st);
+	if (!json_is_object(cur)) {
+		json_decref(cur);
+		cur = json_object();
+	}
+	if (json_is_object(patch) && json_object_update(cur, patch) == 0)
+		out = json_dumps(cur, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(cur);
+	json_decref(patch);
+	return out;
+}
+
+static int
+tenant_patch_fn(sqlite3 *conn, void *arg)
+{
+	struct tenant_patch_job *j = arg;
+	char *settings = merged_settings(conn, j->id, j->patch);
+	sqlite3_stmt *st;
 	int rc;
 
-	if (!st)
+	if (!settings)
 		return STORE_ERR_SQL;
+	st = store_prepare(conn, "UPDATE tenants SET name = coalesce(?, name), "
+	    "settings = ?, updated_at = ? WHERE id = ?");
+	if (!st) {
+		free(settings);
+		return STORE_ERR_SQL;
+	}
 	store_bind_text(st, 1, j->name);
-	store_bind_text(st, 2, j->settings);
+	store_bind_text(st, 2, settings);
 	sqlite3_bind_int64(st, 3, time_now_ms());
 	store_bind_text(st, 4, j->id);
 	rc = store_step_done(st);
 	sqlite3_finalize(st);
+	free(settings);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
 int
-store_tenants_update(struct store_db *db, const char *id, const char *name,
-    const char *settings_json, const struct store_audit *audit)
+store_tenants_patch(struct store_db *db, const char *id, const char *name,
+    const char *patch_json, const struct store_audit *audit)
 {
-	struct tenant_update_job j = { id, name, settings_json, audit };
+	struct tenant_patch_job j = { id, name, patch_json, audit };
 
-	return store_db_write(db, tenant_update_fn, &j);
+	return store_db_write(db, tenant_patch_fn, &j);
 }
 
 static int

@@ -49,21 +49,50 @@ sender_rules_row_free(struct sender_rules_row *r)
 	xfree(&r->outbound_patterns);
 }
 
-struct put_job {
-	const struct sender_rules_row	*row;
+struct merge_job {
+	struct sender_rules_row		*row;
 	const struct store_audit	*audit;
 };
 
+/* Fill the fields the caller left unset from the stored row (or defaults). */
 static int
-put_fn(sqlite3 *conn, void *arg)
+fill_from_current(sqlite3 *conn, struct sender_rules_row *r)
 {
-	struct put_job *j = arg;
-	const struct sender_rules_row *r = j->row;
-	sqlite3_stmt *st = store_prepare(conn, "INSERT OR REPLACE INTO sender_rules "
-	    "(inbox_id, inbound_mode, outbound_mode, inbound_patterns, "
-	    "outbound_patterns, updated_at) VALUES (?, ?, ?, ?, ?, ?)");
-	int rc;
+	sqlite3_stmt *st = store_prepare(conn, "SELECT inbound_mode, outbound_mode, "
+	    "inbound_patterns, outbound_patterns FROM sender_rules WHERE inbox_id = ?");
+	bool found;
 
+	if (!st)
+		return STORE_ERR_SQL;
+	store_bind_text(st, 1, r->inbox_id);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	if (!r->inbound_mode[0])
+		snprintf(r->inbound_mode, sizeof(r->inbound_mode), "%s", found ?
+		    (const char *)sqlite3_column_text(st, 0) : "open");
+	if (!r->outbound_mode[0])
+		snprintf(r->outbound_mode, sizeof(r->outbound_mode), "%s", found ?
+		    (const char *)sqlite3_column_text(st, 1) : "open");
+	if (!r->inbound_patterns)
+		r->inbound_patterns = found ? store_col_text(st, 2) : xstrdup("[]");
+	if (!r->outbound_patterns)
+		r->outbound_patterns = found ? store_col_text(st, 3) : xstrdup("[]");
+	sqlite3_finalize(st);
+	return STORE_OK;
+}
+
+static int
+merge_fn(sqlite3 *conn, void *arg)
+{
+	struct merge_job *j = arg;
+	struct sender_rules_row *r = j->row;
+	sqlite3_stmt *st;
+	int rc = fill_from_current(conn, r);
+
+	if (rc != STORE_OK)
+		return rc;
+	st = store_prepare(conn, "INSERT OR REPLACE INTO sender_rules (inbox_id, "
+	    "inbound_mode, outbound_mode, inbound_patterns, outbound_patterns, "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, ?)");
 	if (!st)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, r->inbox_id);
@@ -78,12 +107,12 @@ put_fn(sqlite3 *conn, void *arg)
 }
 
 int
-store_rules_sender_put(struct store_db *db, const struct sender_rules_row *row,
+store_rules_sender_merge(struct store_db *db, struct sender_rules_row *row,
     const struct store_audit *audit)
 {
-	struct put_job j = { row, audit };
+	struct merge_job j = { row, audit };
 
-	return store_db_write(db, put_fn, &j);
+	return store_db_write(db, merge_fn, &j);
 }
 
 struct delete_job {
