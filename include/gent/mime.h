@@ -13,6 +13,10 @@ struct mime_summary {
 	char	*from;		/* display form, UTF-8 */
 	char	*to;
 	char	*date;		/* as written */
+	char	*from_addr;	/* addr-spec of the first From mailbox */
+	size_t	 n_from;	/* mailboxes in From (DMARC needs exactly one) */
+	char	**parents;	/* In-Reply-To then References message ids, no <> */
+	size_t	 n_parents;
 	bool	 parsed;	/* false: GMime could not build a message */
 };
 

@@ -21,10 +21,19 @@ struct message_row {
 	char	*raw;			/* only when asked for */
 	size_t	 raw_len;
 	char	*smtp_session;
+	char	 thread_id[64];		/* set by insert (from parents or new) */
+	char	*trace;			/* JSON text */
+	char	**parents;		/* insert only: message ids to thread under */
+	size_t	 n_parents;
 };
 
-/** Insert several rows in one transaction (one per recipient inbox). */
-int store_messages_insert(struct store_db *db, const struct message_row *rows,
+/**
+ * Insert several rows in one transaction (one per recipient inbox). Each
+ * row joins the thread of the first of its parents found in its inbox
+ * (In-Reply-To, then References nearest first), else starts a thread.
+ * A row with an empty id stores nothing but its audit row (a drop).
+ */
+int store_messages_insert(struct store_db *db, struct message_row *rows,
     size_t n, const struct store_audit *audits);
 /** Keyset page of an inbox's messages, newest first (no raw). */
 int store_messages_list(struct store_db *db, const char *inbox_id, int limit,

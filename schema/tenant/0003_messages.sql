@@ -19,6 +19,10 @@ CREATE TABLE messages (
 	size		INTEGER NOT NULL,
 	raw		BLOB NOT NULL,
 	received_at	INTEGER NOT NULL,
-	smtp_session	TEXT			-- log key of the SMTP session
+	smtp_session	TEXT,			-- log key of the SMTP session
+	thread_id	TEXT NOT NULL,
+	trace		TEXT NOT NULL DEFAULT '{}'	-- JSON: why it was handled so
 ) STRICT;
 CREATE INDEX messages_inbox ON messages(inbox_id, received_at DESC, id DESC);
+CREATE INDEX messages_msgid ON messages(inbox_id, message_id_hdr);
+CREATE INDEX messages_thread ON messages(thread_id, received_at);

@@ -18,7 +18,7 @@ opt_str(const char *s)
 static json_t *
 message_json(const struct message_row *m)
 {
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:o, "
+	json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:o, "
 	    "s:I, s:o, s:{s:o, s:o, s:b}}",
 	    "id", m->id, "message_id", m->id, "inbox_id", m->inbox_id,
 	    "direction", json_string(m->direction),
@@ -29,6 +29,11 @@ message_json(const struct message_row *m)
 	    "size", (json_int_t)m->size, "received_at", api_time(m->received_at),
 	    "smtp", "client_ip", opt_str(m->client_ip), "helo", opt_str(m->helo),
 	    "tls", m->tls);
+	json_t *trace = m->trace ? json_loads(m->trace, 0, NULL) : NULL;
+
+	json_object_set_new(j, "thread_id", json_string(m->thread_id));
+	json_object_set_new(j, "trace", trace ? trace : json_object());
+	return j;
 }
 
 static void

@@ -9,6 +9,7 @@
  * message-id index of the messages issue.)
  */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #include "gent/inbound.h"
 #include "gent/log.h"
 #include "gent/mime.h"
+#include "gent/sender_rules.h"
+#include "gent/store_rules.h"
 #include "gent/store_messages.h"
 #include "gent/timefmt.h"
 #include "gent/util.h"
@@ -80,62 +83,144 @@ received_header(const struct app *app, const struct smtp_envelope *env,
 	    env->tls ? "ESMTPS" : "ESMTP", id, date);
 }
 
+/* What the sender rules of one inbox say; fills the trace's sender_rule. */
+static bool
+sender_allowed(struct store_db *db, const char *inbox_id,
+    const struct smtp_envelope *env, const struct mime_summary *sum,
+    json_t *trace)
+{
+	const char *cand[2] = { env->mail_from, sum->from_addr ? sum->from_addr : "" };
+	struct sender_rules_row rules;
+	const char *matched;
+	char *copy;
+	bool ok;
+
+	if (store_rules_sender_get(db, inbox_id, &rules) != STORE_OK) {
+		/* Cannot read the rules: deliver (losing mail is worse) and say so. */
+		json_object_set_new(trace, "sender_rule", json_pack("{s:s, s:s}",
+		    "decision", "accepted", "note", "rules unreadable"));
+		return true;
+	}
+	ok = sender_rules_allows(rules.inbound_mode, rules.inbound_patterns, cand, 2,
+	    &matched, &copy);
+	json_object_set_new(trace, "sender_rule", json_pack("{s:s, s:s, s:o, s:[s,s]}",
+	    "mode", rules.inbound_mode, "decision", ok ? "accepted" : "dropped",
+	    "matched", matched ? json_string(matched) : json_null(),
+	    "checked", cand[0], cand[1]));
+	free(copy);
+	sender_rules_row_free(&rules);
+	return ok;
+}
+
+static json_t *
+base_trace(const struct smtp_envelope *env, const char *session, const char *rcpt)
+{
+	return json_pack("{s:{s:s, s:s, s:s, s:b, s:s, s:s}}", "smtp",
+	    "session", session, "client_ip", env->client_ip, "helo", env->helo,
+	    "tls", env->tls, "mail_from", env->mail_from, "rcpt_to", rcpt);
+}
+
+struct delivery {
+	struct message_row	*rows;
+	struct store_audit	*audits;
+	char			**ids, **traces;
+	size_t			 n;
+};
+
+static void
+delivery_free(struct delivery *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->ids[i]);
+		free(d->traces[i]);
+	}
+	free(d->rows);
+	free(d->audits);
+	free(d->ids);
+	free(d->traces);
+}
+
+/* Add one recipient's copy (or its audited drop) to the delivery. */
+static void
+add_copy(struct delivery *d, struct store_db *db, const char *tenant,
+    const char *inbox_id, size_t rcpt, const struct smtp_envelope *env,
+    const char *raw, size_t len, const struct mime_summary *sum,
+    const char *session)
+{
+	json_t *trace = base_trace(env, session, env->rcpts[rcpt].addr);
+	bool ok = sender_allowed(db, inbox_id, env, sum, trace);
+	size_t k = d->n++;
+	struct message_row *m = &d->rows[k];
+
+	d->ids[k] = ids_new("msg");
+	json_object_set_new(trace, "thread", json_pack("{s:I}", "parents_considered",
+	    (json_int_t)sum->n_parents));
+	d->traces[k] = json_dumps(trace, JSON_COMPACT);
+	json_decref(trace);
+	d->audits[k] = (struct store_audit){ .tenant_id = tenant,
+	    .actor_type = "smtp", .actor_id = session,
+	    .action = ok ? "message.received" : "message.dropped",
+	    .target_type = ok ? "message" : "inbox",
+	    .target_id = ok ? d->ids[k] : inbox_id,
+	    .detail_json = ok ? NULL : d->traces[k] };
+	if (!ok) {
+		m->id[0] = '\0';	/* audited, not stored: a silent drop */
+		return;
+	}
+	snprintf(m->id, sizeof(m->id), "%s", d->ids[k]);
+	snprintf(m->inbox_id, sizeof(m->inbox_id), "%s", inbox_id);
+	snprintf(m->direction, sizeof(m->direction), "inbound");
+	m->message_id_hdr = sum->message_id;
+	m->subject = sum->subject;
+	m->from_addr = sum->from;
+	m->to_addrs = sum->to;
+	m->date_hdr = sum->date;
+	m->mail_from = (char *)env->mail_from;
+	m->rcpt_to = env->rcpts[rcpt].addr;
+	m->client_ip = (char *)env->client_ip;
+	m->helo = (char *)env->helo;
+	m->tls = env->tls;
+	m->raw = (char *)raw;
+	m->raw_len = len;
+	m->size = (int64_t)len;
+	m->received_at = time_now_ms();
+	m->smtp_session = (char *)session;
+	m->trace = d->traces[k];
+	m->parents = sum->parents;
+	m->n_parents = sum->n_parents;
+}
+
 /* Store this message for every recipient of one tenant. */
 static int
 deliver_tenant(struct app *app, const struct smtp_envelope *env,
     const char *tenant, const char *raw, size_t len,
     const struct mime_summary *sum, const char *session)
 {
-	struct message_row *rows = xcalloc(env->n_rcpts, sizeof(*rows));
-	struct store_audit *audits = xcalloc(env->n_rcpts, sizeof(*audits));
+	struct delivery d = { 0 };
+	size_t tlen = strlen(tenant);
 	struct store_db *db;
-	char *err = NULL, *ids[512] = { 0 };
-	size_t n = 0;
+	char *err = NULL;
 	int rc;
 
 	if (store_tenant(app->store, tenant, &db, &err) != 0) {
 		log_error("inbound", NULL, "%s", err);
 		free(err);
-		free(rows);
-		free(audits);
 		return STORE_ERR_SQL;
 	}
-	for (size_t i = 0; i < env->n_rcpts && n < GENT_ARRAY_LEN(ids); i++) {
+	d.rows = xcalloc(env->n_rcpts, sizeof(*d.rows));
+	d.audits = xcalloc(env->n_rcpts, sizeof(*d.audits));
+	d.ids = xcalloc(env->n_rcpts, sizeof(char *));
+	d.traces = xcalloc(env->n_rcpts, sizeof(char *));
+	for (size_t i = 0; i < env->n_rcpts; i++) {
 		const char *cookie = env->rcpts[i].cookie;
-		size_t tlen = strlen(tenant);
-		if (!cookie || strncmp(cookie, tenant, tlen) != 0 || cookie[tlen] != ' ')
+		if (strncmp(cookie, tenant, tlen) != 0 || cookie[tlen] != ' ')
 			continue;
-		struct message_row *m = &rows[n];
-		ids[n] = ids_new("msg");
-		snprintf(m->id, sizeof(m->id), "%s", ids[n]);
-		snprintf(m->inbox_id, sizeof(m->inbox_id), "%s", cookie + tlen + 1);
-		snprintf(m->direction, sizeof(m->direction), "inbound");
-		m->message_id_hdr = sum->message_id;
-		m->subject = sum->subject;
-		m->from_addr = sum->from;
-		m->to_addrs = sum->to;
-		m->date_hdr = sum->date;
-		m->mail_from = (char *)env->mail_from;
-		m->rcpt_to = env->rcpts[i].addr;
-		m->client_ip = (char *)env->client_ip;
-		m->helo = (char *)env->helo;
-		m->tls = env->tls;
-		m->raw = (char *)raw;
-		m->raw_len = len;
-		m->size = (int64_t)len;
-		m->received_at = time_now_ms();
-		m->smtp_session = (char *)session;
-		audits[n] = (struct store_audit){ .tenant_id = tenant,
-		    .actor_type = "smtp", .actor_id = session,
-		    .action = "message.received", .target_type = "message",
-		    .target_id = ids[n] };
-		n++;
+		add_copy(&d, db, tenant, cookie + tlen + 1, i, env, raw, len, sum,
+		    session);
 	}
-	rc = store_messages_insert(db, rows, n, audits);
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(rows);
-	free(audits);
+	/* Copies and the audit rows of drops commit together. */
+	rc = store_messages_insert(db, d.rows, d.n, d.audits);
+	delivery_free(&d);
 	return rc;
 }
 

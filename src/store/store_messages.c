@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gent/ids.h"
 #include "gent/store_messages.h"
 #include "gent/util.h"
 #include "store_int.h"
 
 #define MESSAGE_COLUMNS "id, inbox_id, direction, message_id_hdr, subject, " \
 	"from_addr, to_addrs, date_hdr, mail_from, rcpt_to, client_ip, helo, tls, " \
-	"size, received_at, smtp_session"
+	"size, received_at, smtp_session, thread_id, trace"
 
 static void
 read_row(sqlite3_stmt *st, struct message_row *m)
@@ -33,6 +34,8 @@ read_row(sqlite3_stmt *st, struct message_row *m)
 	m->size = sqlite3_column_int64(st, 13);
 	m->received_at = sqlite3_column_int64(st, 14);
 	m->smtp_session = store_col_text(st, 15);
+	store__copy_col(st, 16, m->thread_id, sizeof(m->thread_id));
+	m->trace = store_col_text(st, 17);
 }
 
 void
@@ -40,7 +43,7 @@ message_row_free(struct message_row *m)
 {
 	char **fields[] = { &m->message_id_hdr, &m->subject, &m->from_addr,
 	    &m->to_addrs, &m->date_hdr, &m->mail_from, &m->rcpt_to,
-	    &m->client_ip, &m->helo, &m->raw, &m->smtp_session };
+	    &m->client_ip, &m->helo, &m->raw, &m->smtp_session, &m->trace };
 
 	for (size_t i = 0; i < GENT_ARRAY_LEN(fields); i++)
 		xfree(fields[i]);
@@ -55,18 +58,42 @@ message_rows_free(struct message_row *rows, int n)
 }
 
 struct insert_job {
-	const struct message_row	*rows;
+	struct message_row		*rows;
 	size_t				 n;
 	const struct store_audit	*audits;
 };
 
-static int
-insert_one(sqlite3 *conn, const struct message_row *m)
+/* The thread of the nearest parent already in this inbox, or a new one. */
+static void
+resolve_thread(sqlite3 *conn, struct message_row *m)
 {
-	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO messages (" MESSAGE_COLUMNS
-	    ", raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_stmt *st = store_prepare(conn, "SELECT thread_id FROM messages "
+	    "WHERE inbox_id = ? AND message_id_hdr = ? ORDER BY received_at LIMIT 1");
+
+	for (size_t i = 0; st && i < m->n_parents && !m->thread_id[0]; i++) {
+		sqlite3_reset(st);
+		store_bind_text(st, 1, m->inbox_id);
+		store_bind_text(st, 2, m->parents[i]);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			store__copy_col(st, 0, m->thread_id, sizeof(m->thread_id));
+	}
+	sqlite3_finalize(st);
+	if (!m->thread_id[0]) {
+		char *id = ids_new("thr");
+		snprintf(m->thread_id, sizeof(m->thread_id), "%s", id);
+		free(id);
+	}
+}
+
+static int
+insert_one(sqlite3 *conn, struct message_row *m)
+{
+	sqlite3_stmt *st;
 	int rc;
 
+	resolve_thread(conn, m);
+	st = store_prepare(conn, "INSERT INTO messages (" MESSAGE_COLUMNS
+	    ", raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!st)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, m->id);
@@ -85,7 +112,9 @@ insert_one(sqlite3 *conn, const struct message_row *m)
 	sqlite3_bind_int64(st, 14, m->size);
 	sqlite3_bind_int64(st, 15, m->received_at);
 	store_bind_text(st, 16, m->smtp_session);
-	sqlite3_bind_blob64(st, 17, m->raw, m->raw_len, SQLITE_STATIC);
+	store_bind_text(st, 17, m->thread_id);
+	store_bind_text(st, 18, m->trace ? m->trace : "{}");
+	sqlite3_bind_blob64(st, 19, m->raw, m->raw_len, SQLITE_STATIC);
 	rc = store_step_done(st);
 	sqlite3_finalize(st);
 	return rc;
@@ -98,7 +127,8 @@ insert_fn(sqlite3 *conn, void *arg)
 	int rc = STORE_OK;
 
 	for (size_t i = 0; i < j->n && rc == STORE_OK; i++) {
-		rc = insert_one(conn, &j->rows[i]);
+		if (j->rows[i].id[0])
+			rc = insert_one(conn, &j->rows[i]);
 		if (rc == STORE_OK)
 			rc = store_audit_append(conn, &j->audits[i]);
 	}
@@ -106,7 +136,7 @@ insert_fn(sqlite3 *conn, void *arg)
 }
 
 int
-store_messages_insert(struct store_db *db, const struct message_row *rows,
+store_messages_insert(struct store_db *db, struct message_row *rows,
     size_t n, const struct store_audit *audits)
 {
 	struct insert_job j = { rows, n, audits };
@@ -161,10 +191,10 @@ store_messages_get(struct store_db *db, const char *id, bool with_raw,
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			read_row(st, out);
 			if (with_raw) {
-				out->raw_len = (size_t)sqlite3_column_bytes(st, 16);
+				out->raw_len = (size_t)sqlite3_column_bytes(st, 18);
 				out->raw = xmalloc(out->raw_len + 1);
 				if (out->raw_len)
-					memcpy(out->raw, sqlite3_column_blob(st, 16), out->raw_len);
+					memcpy(out->raw, sqlite3_column_blob(st, 18), out->raw_len);
 				out->raw[out->raw_len] = '\0';
 			}
 			rc = STORE_OK;
