@@ -7,6 +7,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define MIME_MAX_DEPTH 32	/* nesting of multiparts and attached messages */
+#define MIME_MAX_PARTS 256	/* leaves looked at */
+
+struct mime_attachment {
+	char	*filename;	/* NULL when none given */
+	char	*content_type;	/* "application/pdf" */
+	char	*content_id;	/* without <>, for inline images */
+	bool	 inline_part;	/* Content-Disposition: inline */
+	char	*data;		/* decoded bytes (transfer encoding removed) */
+	size_t	 size;
+};
+
 struct mime_summary {
 	char	*message_id;	/* without <> */
 	char	*subject;	/* decoded to UTF-8 (RFC 2047) */
@@ -17,13 +29,22 @@ struct mime_summary {
 	size_t	 n_from;	/* mailboxes in From (DMARC needs exactly one) */
 	char	**parents;	/* In-Reply-To then References message ids, no <> */
 	size_t	 n_parents;
+	char	*text_body;	/* first text/plain part (not an attachment), UTF-8 */
+	char	*html_body;	/* first text/html part (not an attachment), UTF-8 */
+	struct mime_attachment	*attachments;
+	size_t	 n_attachments;
+	bool	 truncated;	/* part or depth limits hit: some parts skipped */
 	bool	 parsed;	/* false: GMime could not build a message */
 };
 
 /** Call once at start-up, before any thread uses GMime. */
 void mime_init(void);
-/** Parse headers of a raw message (CRLF lines). Never fails: on a malformed
- *  message fields stay NULL and parsed is false. */
+/**
+ * Parse a raw message (CRLF lines): headers, the text and HTML bodies
+ * decoded to UTF-8 (RFC 2047 words and charsets), attachments decoded.
+ * Never fails: on a malformed message what could be read is filled in and
+ * parsed is false; the caller stores the raw bytes regardless.
+ */
 void mime_summarize(const char *raw, size_t len, struct mime_summary *out);
 void mime_summary_free(struct mime_summary *s);
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gent/mime.h"
 #include "gent/store.h"
 
 struct message_row {
@@ -25,7 +26,28 @@ struct message_row {
 	char	*trace;			/* JSON text */
 	char	**parents;		/* insert only: message ids to thread under */
 	size_t	 n_parents;
+	char	*text_body, *html_body;
+	int64_t	 n_attachments;
+	bool	 malformed;
+	const struct mime_attachment *attachments;	/* insert only */
 };
+
+struct attachment_row {
+	char	 id[64];
+	char	 message_id[64];
+	char	*filename, *content_type, *content_id;
+	bool	 inline_part;
+	int64_t	 size;
+	char	*data;			/* only when asked for */
+};
+
+/** Attachment metadata of a message, in order. */
+int store_attachments_list(struct store_db *db, const char *message_id,
+    struct attachment_row **rows_r, int *n_r);
+/** One attachment with its bytes. NOT_FOUND when absent. */
+int store_attachments_get(struct store_db *db, const char *message_id,
+    const char *id, struct attachment_row *out);
+void attachment_rows_free(struct attachment_row *rows, int n);
 
 /**
  * Insert several rows in one transaction (one per recipient inbox). Each

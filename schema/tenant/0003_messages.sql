@@ -21,8 +21,26 @@ CREATE TABLE messages (
 	received_at	INTEGER NOT NULL,
 	smtp_session	TEXT,			-- log key of the SMTP session
 	thread_id	TEXT NOT NULL,
-	trace		TEXT NOT NULL DEFAULT '{}'	-- JSON: why it was handled so
+	trace		TEXT NOT NULL DEFAULT '{}',	-- JSON: why it was handled so
+	text_body	TEXT,			-- decoded to UTF-8
+	html_body	TEXT,
+	n_attachments	INTEGER NOT NULL DEFAULT 0,
+	malformed	INTEGER NOT NULL DEFAULT 0	-- MIME could not be fully read
 ) STRICT;
 CREATE INDEX messages_inbox ON messages(inbox_id, received_at DESC, id DESC);
 CREATE INDEX messages_msgid ON messages(inbox_id, message_id_hdr);
 CREATE INDEX messages_thread ON messages(thread_id, received_at);
+
+-- Message-scoped attachments, decoded (not Files records).
+CREATE TABLE attachments (
+	id		TEXT PRIMARY KEY,
+	message_id	TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+	position	INTEGER NOT NULL,		-- order in the message
+	filename	TEXT,
+	content_type	TEXT NOT NULL,
+	content_id	TEXT,
+	inline_part	INTEGER NOT NULL DEFAULT 0,
+	size		INTEGER NOT NULL,
+	data		BLOB NOT NULL
+) STRICT;
+CREATE INDEX attachments_message ON attachments(message_id, position);

@@ -32,6 +32,8 @@ message_json(const struct message_row *m)
 	json_t *trace = m->trace ? json_loads(m->trace, 0, NULL) : NULL;
 
 	json_object_set_new(j, "thread_id", json_string(m->thread_id));
+	json_object_set_new(j, "has_attachments", json_boolean(m->n_attachments > 0));
+	json_object_set_new(j, "malformed", json_boolean(m->malformed));
 	json_object_set_new(j, "trace", trace ? trace : json_object());
 	return j;
 }
@@ -87,14 +89,68 @@ load(struct api_ctx *ctx, bool with_raw, struct message_row *m)
 	return rc == STORE_OK ? 0 : -1;
 }
 
+static json_t *
+attachments_json(struct store_db *db, const struct message_row *m)
+{
+	struct attachment_row *rows;
+	json_t *a = json_array();
+	int n;
+
+	if (store_attachments_list(db, m->id, &rows, &n) != STORE_OK)
+		return a;
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:o, s:s, s:o, s:b, s:I}",
+		    "id", rows[i].id, "filename", opt_str(rows[i].filename),
+		    "content_type", rows[i].content_type,
+		    "content_id", opt_str(rows[i].content_id),
+		    "inline", rows[i].inline_part, "size", (json_int_t)rows[i].size));
+	attachment_rows_free(rows, n);
+	return a;
+}
+
 static void
 messages_get(struct api_ctx *ctx)
 {
 	struct message_row m;
+	json_t *j;
 
 	if (load(ctx, false, &m) != 0)
 		return;
-	api_reply(ctx, 200, message_json(&m));
+	j = message_json(&m);
+	json_object_set_new(j, "text_body", opt_str(m.text_body));
+	json_object_set_new(j, "html_body", opt_str(m.html_body));
+	json_object_set_new(j, "attachments", attachments_json(api_tenant_db(ctx), &m));
+	api_reply(ctx, 200, j);
+	message_row_free(&m);
+}
+
+static void
+attachment_get(struct api_ctx *ctx)
+{
+	struct attachment_row a;
+	struct message_row m;
+	int rc;
+
+	if (load(ctx, false, &m) != 0)
+		return;
+	rc = store_attachments_get(api_tenant_db(ctx), m.id,
+	    api_param(ctx, "attachment_id"), &a);
+	if (rc == STORE_ERR_NOT_FOUND) {
+		api_error(ctx, 404, "not_found", "attachment not found");
+	} else if (rc != STORE_OK) {
+		api_error_internal(ctx);
+	} else {
+		ctx->resp->status = 200;
+		/* Served as a download, never rendered: the bytes are untrusted. */
+		ctx->resp->content_type = "application/octet-stream";
+		buf_append_str(&ctx->resp->headers, "Content-Disposition: attachment\r\n"
+		    "X-Content-Type-Options: nosniff\r\n");
+		buf_append(&ctx->resp->body, a.data, (size_t)a.size);
+		free(a.filename);
+		free(a.content_type);
+		free(a.content_id);
+		free(a.data);
+	}
 	message_row_free(&m);
 }
 
@@ -118,5 +174,8 @@ const struct api_route api_messages_routes[] = {
 	  messages_get, NULL, 200, "Retrieve a message" },
 	{ "GET", "/v1/messages/{message_id}/raw/", API_AUTH_SCOPE, "email:read",
 	  messages_raw, NULL, 200, "The exact bytes received (message/rfc822)" },
+	{ "GET", "/v1/messages/{message_id}/attachments/{attachment_id}/",
+	  API_AUTH_SCOPE, "email:read", attachment_get, NULL, 200,
+	  "Download an attachment (decoded bytes)" },
 	{ NULL },
 };

@@ -155,6 +155,9 @@ add_copy(struct delivery *d, struct store_db *db, const char *tenant,
 	d->ids[k] = ids_new("msg");
 	json_object_set_new(trace, "thread", json_pack("{s:I}", "parents_considered",
 	    (json_int_t)sum->n_parents));
+	json_object_set_new(trace, "mime", json_pack("{s:b, s:b, s:I}", "parsed",
+	    sum->parsed, "truncated", sum->truncated, "attachments",
+	    (json_int_t)sum->n_attachments));
 	d->traces[k] = json_dumps(trace, JSON_COMPACT);
 	json_decref(trace);
 	d->audits[k] = (struct store_audit){ .tenant_id = tenant,
@@ -188,6 +191,11 @@ add_copy(struct delivery *d, struct store_db *db, const char *tenant,
 	m->trace = d->traces[k];
 	m->parents = sum->parents;
 	m->n_parents = sum->n_parents;
+	m->text_body = sum->text_body;
+	m->html_body = sum->html_body;
+	m->attachments = sum->attachments;
+	m->n_attachments = (int64_t)sum->n_attachments;
+	m->malformed = !sum->parsed || sum->truncated;
 }
 
 /* Store this message for every recipient of one tenant. */

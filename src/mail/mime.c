@@ -67,6 +67,94 @@ from_mailbox(GMimeMessage *msg, struct mime_summary *out)
 		    INTERNET_ADDRESS_MAILBOX(first)));
 }
 
+static char *
+decoded_content(GMimePart *part, size_t *len_r)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GMimeStream *mem;
+	GByteArray *bytes;
+	char *out;
+
+	*len_r = 0;
+	if (!w)
+		return xstrdup("");
+	mem = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(w, mem);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	out = xmalloc(bytes->len + 1);
+	memcpy(out, bytes->data, bytes->len);
+	out[bytes->len] = '\0';
+	*len_r = bytes->len;
+	g_object_unref(mem);
+	return out;
+}
+
+static void
+add_attachment(struct mime_summary *out, GMimeObject *obj, const char *type,
+    GMimeContentDisposition *disp)
+{
+	struct mime_attachment *a;
+
+	out->attachments = xrealloc(out->attachments,
+	    (out->n_attachments + 1) * sizeof(*out->attachments));
+	a = &out->attachments[out->n_attachments++];
+	memset(a, 0, sizeof(*a));
+	a->content_type = xstrdup(type);
+	a->inline_part = disp && !g_mime_content_disposition_is_attachment(disp);
+	if (GMIME_IS_PART(obj)) {
+		a->filename = xstrdup(g_mime_part_get_filename(GMIME_PART(obj)));
+		a->content_id = xstrdup(g_mime_part_get_content_id(GMIME_PART(obj)));
+		a->data = decoded_content(GMIME_PART(obj), &a->size);
+	} else {
+		/* An attached message: keep it whole, as message/rfc822. */
+		GMimeStream *mem = g_mime_stream_mem_new();
+		GByteArray *bytes;
+		g_mime_object_write_content_to_stream(obj, NULL, mem);
+		bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		a->data = xstrndup((const char *)bytes->data, bytes->len);
+		a->size = bytes->len;
+		g_object_unref(mem);
+	}
+}
+
+/* Body text parts become text_body/html_body; everything else attaches. */
+static void
+walk(GMimeObject *obj, int depth, int *leaves, struct mime_summary *out)
+{
+	GMimeContentType *ct;
+	GMimeContentDisposition *disp;
+	char *type;
+
+	if (!obj || depth > MIME_MAX_DEPTH || *leaves >= MIME_MAX_PARTS) {
+		out->truncated = true;
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		int n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (int i = 0; i < n; i++)
+			walk(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+			    depth + 1, leaves, out);
+		return;
+	}
+	(*leaves)++;
+	ct = g_mime_object_get_content_type(obj);
+	type = ct ? g_mime_content_type_get_mime_type(ct) : g_strdup("text/plain");
+	disp = g_mime_object_get_content_disposition(obj);
+	bool attachment = disp && g_mime_content_disposition_is_attachment(disp);
+	if (GMIME_IS_TEXT_PART(obj) && !attachment &&
+	    ((!out->text_body && g_ascii_strcasecmp(type, "text/plain") == 0) ||
+	    (!out->html_body && g_ascii_strcasecmp(type, "text/html") == 0))) {
+		char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+		char **slot = g_ascii_strcasecmp(type, "text/plain") == 0 ?
+		    &out->text_body : &out->html_body;
+		*slot = xstrdup(text ? text : "");
+		g_free(text);
+	} else {
+		add_attachment(out, obj, type, disp);
+	}
+	g_free(type);
+}
+
 void
 mime_summarize(const char *raw, size_t len, struct mime_summary *out)
 {
@@ -87,6 +175,8 @@ mime_summarize(const char *raw, size_t len, struct mime_summary *out)
 		out->date = xstrdup(g_mime_object_get_header((GMimeObject *)msg, "Date"));
 		from_mailbox(msg, out);
 		collect_parents(msg, out);
+		int leaves = 0;
+		walk(g_mime_message_get_mime_part(msg), 0, &leaves, out);
 		g_object_unref(msg);
 	}
 	g_object_unref(parser);
@@ -106,4 +196,14 @@ mime_summary_free(struct mime_summary *s)
 		free(s->parents[i]);
 	xfree(&s->parents);
 	s->n_parents = s->n_from = 0;
+	xfree(&s->text_body);
+	xfree(&s->html_body);
+	for (size_t i = 0; i < s->n_attachments; i++) {
+		free(s->attachments[i].filename);
+		free(s->attachments[i].content_type);
+		free(s->attachments[i].content_id);
+		free(s->attachments[i].data);
+	}
+	xfree(&s->attachments);
+	s->n_attachments = 0;
 }

@@ -12,7 +12,8 @@
 
 #define MESSAGE_COLUMNS "id, inbox_id, direction, message_id_hdr, subject, " \
 	"from_addr, to_addrs, date_hdr, mail_from, rcpt_to, client_ip, helo, tls, " \
-	"size, received_at, smtp_session, thread_id, trace"
+	"size, received_at, smtp_session, thread_id, trace, text_body, html_body, " \
+	"n_attachments, malformed"
 
 static void
 read_row(sqlite3_stmt *st, struct message_row *m)
@@ -36,6 +37,10 @@ read_row(sqlite3_stmt *st, struct message_row *m)
 	m->smtp_session = store_col_text(st, 15);
 	store__copy_col(st, 16, m->thread_id, sizeof(m->thread_id));
 	m->trace = store_col_text(st, 17);
+	m->text_body = store_col_text(st, 18);
+	m->html_body = store_col_text(st, 19);
+	m->n_attachments = sqlite3_column_int64(st, 20);
+	m->malformed = sqlite3_column_int(st, 21) != 0;
 }
 
 void
@@ -43,7 +48,8 @@ message_row_free(struct message_row *m)
 {
 	char **fields[] = { &m->message_id_hdr, &m->subject, &m->from_addr,
 	    &m->to_addrs, &m->date_hdr, &m->mail_from, &m->rcpt_to,
-	    &m->client_ip, &m->helo, &m->raw, &m->smtp_session, &m->trace };
+	    &m->client_ip, &m->helo, &m->raw, &m->smtp_session, &m->trace,
+	    &m->text_body, &m->html_body };
 
 	for (size_t i = 0; i < GENT_ARRAY_LEN(fields); i++)
 		xfree(fields[i]);
@@ -62,6 +68,34 @@ struct insert_job {
 	size_t				 n;
 	const struct store_audit	*audits;
 };
+
+static int
+insert_attachments(sqlite3 *conn, const struct message_row *m)
+{
+	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO attachments (id, "
+	    "message_id, position, filename, content_type, content_id, inline_part, "
+	    "size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	int rc = st ? STORE_OK : STORE_ERR_SQL;
+
+	for (int64_t i = 0; st && i < m->n_attachments && rc == STORE_OK; i++) {
+		const struct mime_attachment *a = &m->attachments[i];
+		char *id = ids_new("att");
+		sqlite3_reset(st);
+		store_bind_text(st, 1, id);
+		store_bind_text(st, 2, m->id);
+		sqlite3_bind_int64(st, 3, i);
+		store_bind_text(st, 4, a->filename);
+		store_bind_text(st, 5, a->content_type);
+		store_bind_text(st, 6, a->content_id);
+		sqlite3_bind_int(st, 7, a->inline_part);
+		sqlite3_bind_int64(st, 8, (int64_t)a->size);
+		sqlite3_bind_blob64(st, 9, a->data ? a->data : "", a->size, SQLITE_STATIC);
+		rc = store_step_done(st);
+		free(id);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
 
 /* The thread of the nearest parent already in this inbox, or a new one. */
 static void
@@ -93,7 +127,8 @@ insert_one(sqlite3 *conn, struct message_row *m)
 
 	resolve_thread(conn, m);
 	st = store_prepare(conn, "INSERT INTO messages (" MESSAGE_COLUMNS
-	    ", raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	    ", raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?)");
 	if (!st)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, m->id);
@@ -114,10 +149,14 @@ insert_one(sqlite3 *conn, struct message_row *m)
 	store_bind_text(st, 16, m->smtp_session);
 	store_bind_text(st, 17, m->thread_id);
 	store_bind_text(st, 18, m->trace ? m->trace : "{}");
-	sqlite3_bind_blob64(st, 19, m->raw, m->raw_len, SQLITE_STATIC);
+	store_bind_text(st, 19, m->text_body);
+	store_bind_text(st, 20, m->html_body);
+	sqlite3_bind_int64(st, 21, m->n_attachments);
+	sqlite3_bind_int(st, 22, m->malformed);
+	sqlite3_bind_blob64(st, 23, m->raw, m->raw_len, SQLITE_STATIC);
 	rc = store_step_done(st);
 	sqlite3_finalize(st);
-	return rc;
+	return rc == STORE_OK ? insert_attachments(conn, m) : rc;
 }
 
 static int
@@ -191,10 +230,10 @@ store_messages_get(struct store_db *db, const char *id, bool with_raw,
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			read_row(st, out);
 			if (with_raw) {
-				out->raw_len = (size_t)sqlite3_column_bytes(st, 18);
+				out->raw_len = (size_t)sqlite3_column_bytes(st, 22);
 				out->raw = xmalloc(out->raw_len + 1);
 				if (out->raw_len)
-					memcpy(out->raw, sqlite3_column_blob(st, 18), out->raw_len);
+					memcpy(out->raw, sqlite3_column_blob(st, 22), out->raw_len);
 				out->raw[out->raw_len] = '\0';
 			}
 			rc = STORE_OK;
@@ -203,4 +242,86 @@ store_messages_get(struct store_db *db, const char *id, bool with_raw,
 	sqlite3_finalize(st);
 	store_db_release(db, &conn);
 	return rc;
+}
+
+static void
+read_attachment(sqlite3_stmt *st, struct attachment_row *a, bool with_data)
+{
+	memset(a, 0, sizeof(*a));
+	store__copy_col(st, 0, a->id, sizeof(a->id));
+	store__copy_col(st, 1, a->message_id, sizeof(a->message_id));
+	a->filename = store_col_text(st, 2);
+	a->content_type = store_col_text(st, 3);
+	a->content_id = store_col_text(st, 4);
+	a->inline_part = sqlite3_column_int(st, 5) != 0;
+	a->size = sqlite3_column_int64(st, 6);
+	if (with_data) {
+		a->data = xmalloc((size_t)a->size + 1);
+		if (a->size)
+			memcpy(a->data, sqlite3_column_blob(st, 7), (size_t)a->size);
+	}
+}
+
+#define ATTACHMENT_COLUMNS "id, message_id, filename, content_type, content_id, " \
+	"inline_part, size"
+
+int
+store_attachments_list(struct store_db *db, const char *message_id,
+    struct attachment_row **rows_r, int *n_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " ATTACHMENT_COLUMNS
+	    " FROM attachments WHERE message_id = ? ORDER BY position");
+	struct attachment_row *rows = NULL;
+	int n = 0, rc = STORE_ERR_SQL;
+
+	if (st) {
+		store_bind_text(st, 1, message_id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			rows = xrealloc(rows, (size_t)(n + 1) * sizeof(*rows));
+			read_attachment(st, &rows[n++], false);
+		}
+		rc = STORE_OK;
+	}
+	sqlite3_finalize(st);
+	store_db_release(db, &conn);
+	*rows_r = rows;
+	*n_r = n;
+	return rc;
+}
+
+int
+store_attachments_get(struct store_db *db, const char *message_id,
+    const char *id, struct attachment_row *out)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " ATTACHMENT_COLUMNS
+	    ", data FROM attachments WHERE message_id = ? AND id = ?");
+	int rc = STORE_ERR_SQL;
+
+	memset(out, 0, sizeof(*out));
+	if (st) {
+		store_bind_text(st, 1, message_id);
+		store_bind_text(st, 2, id);
+		rc = STORE_ERR_NOT_FOUND;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			read_attachment(st, out, true);
+			rc = STORE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	store_db_release(db, &conn);
+	return rc;
+}
+
+void
+attachment_rows_free(struct attachment_row *rows, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(rows[i].filename);
+		free(rows[i].content_type);
+		free(rows[i].content_id);
+		free(rows[i].data);
+	}
+	free(rows);
 }
