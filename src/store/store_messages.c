@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gent/ids.h"
+#include "gent/store_events.h"
 #include "gent/store_messages.h"
 #include "gent/util.h"
 #include "store_int.h"
@@ -159,6 +160,23 @@ insert_one(sqlite3 *conn, struct message_row *m)
 	return rc == STORE_OK ? insert_attachments(conn, m) : rc;
 }
 
+/* message.received (or .sent), in the same transaction as the message. */
+static int
+received_event(sqlite3 *conn, const struct message_row *m)
+{
+	struct store_event e = { strcmp(m->direction, "outbound") == 0 ?
+	    "message.sent" : "message.received", m->inbox_id, m->id,
+	    m->thread_id, NULL };
+	char *payload = xasprintf("{\"direction\":\"%s\",\"size\":%lld}",
+	    m->direction, (long long)m->size);
+	int rc;
+
+	e.payload_json = payload;
+	rc = store_events_append(conn, &e);
+	free(payload);
+	return rc;
+}
+
 static int
 insert_fn(sqlite3 *conn, void *arg)
 {
@@ -166,8 +184,8 @@ insert_fn(sqlite3 *conn, void *arg)
 	int rc = STORE_OK;
 
 	for (size_t i = 0; i < j->n && rc == STORE_OK; i++) {
-		if (j->rows[i].id[0])
-			rc = insert_one(conn, &j->rows[i]);
+		if (j->rows[i].id[0] && (rc = insert_one(conn, &j->rows[i])) == STORE_OK)
+			rc = received_event(conn, &j->rows[i]);
 		if (rc == STORE_OK)
 			rc = store_audit_append(conn, &j->audits[i]);
 	}
