@@ -22,7 +22,7 @@ parse_listen(const char *addr, struct sockaddr_storage *ss)
 			return -1;
 		memcpy(host, addr + 1, (size_t)(close - addr - 1));
 		host[close - addr - 1] = '\0';
-		port = atoi(close + 2);
+		port = (int)strtol(close + 2, NULL, 10);
 		return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
 	}
 	colon = strrchr(addr, ':');
@@ -30,7 +30,7 @@ parse_listen(const char *addr, struct sockaddr_storage *ss)
 		return -1;
 	memcpy(host, addr, (size_t)(colon - addr));
 	host[colon - addr] = '\0';
-	port = atoi(colon + 1);
+	port = (int)strtol(colon + 1, NULL, 10);
 	if (strcmp(host, "localhost") == 0)
 		snprintf(host, sizeof(host), "127.0.0.1");
 	return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);

@@ -41,7 +41,7 @@ bind_addr(const char *addr, struct sockaddr_storage *ss)
 
 	if (!colon || (size_t)(colon - addr) >= sizeof(host))
 		return -1;
-	port = atoi(colon + 1);
+	port = (int)strtol(colon + 1, NULL, 10);
 	if (addr[0] == '[') {
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - addr - 2), addr + 1);
 		return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
