@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include "gent/admin.h"
@@ -131,6 +132,13 @@ serve(const struct conf *conf)
 		free(err);
 		return 1;
 	}
+	if (store_secret(store_control(d.app.store), "unsubscribe_hmac",
+	    d.app.unsubscribe_key, sizeof(d.app.unsubscribe_key)) != STORE_OK) {
+		log_error("main", NULL, "cannot read or create the server keys");
+		goto out;
+	}
+	d.app.public_url = conf->public_url ? xstrdup(conf->public_url) :
+	    xasprintf("http://%s", conf->http_listen);
 	if (dns_resolver_start(&d.app.dns, d.loop, conf->dns_servers,
 	    (int)conf->dns_timeout, (int)conf->dns_tries, &err) != 0) {
 		log_error("main", NULL, "%s", err);
@@ -172,6 +180,7 @@ out:
 		uv_run(d.loop, UV_RUN_DEFAULT);
 	}
 	dns_resolver_free(&d.app.dns);
+	free(d.app.public_url);
 	store_close(&d.app.store);
 	if (uv_loop_close(d.loop) != 0)
 		log_warn("main", NULL, "event loop closed with handles still open");
@@ -233,6 +242,8 @@ main(int argc, char **argv)
 		fprintf(stderr, usage, admin_usage);
 		return 2;
 	}
+	/* Keys, databases and spool files are for this user only. */
+	umask(077);
 	if (load_config(&conf, argc, argv) != 0)
 		return 1;
 	if (strcmp(argv[1], "serve") == 0)

@@ -43,6 +43,10 @@ struct api_field {
 struct api_ctx;
 typedef void (*api_handler_fn)(struct api_ctx *ctx);
 
+/** Route body spec for endpoints that accept and ignore any body (RFC 8058
+ *  one-click unsubscribe posts a form). */
+extern const struct api_field api_body_ignored[];
+
 struct api_route {
 	const char		*method;
 	const char		*path;		/* "/v1/tokens/{token_id}/" */

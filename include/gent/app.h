@@ -13,6 +13,8 @@ struct app {
 	const struct conf	*conf;
 	struct store		*store;
 	struct dns_resolver	*dns;	/* dns_lookup_sync() from handlers */
+	unsigned char		 unsubscribe_key[32];	/* HMAC key of unsubscribe links */
+	char			*public_url;	/* base of links in mail we write */
 };
 
 #endif

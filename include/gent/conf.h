@@ -15,6 +15,7 @@
 struct conf {
 	char		*data_dir;		/* control.db and tenants/ live here */
 	char		*hostname;		/* our name in SMTP and MX records */
+	char		*public_url;		/* base URL of links in mail; NULL = http://http_listen */
 	char		*http_listen;		/* host:port of the REST API */
 	char		*smtp_listen;		/* host:port of inbound SMTP */
 	char		*dns_servers;		/* "host:port,..."; NULL = system */

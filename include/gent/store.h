@@ -73,6 +73,9 @@ struct store_audit {
 	const char	*request_id;
 };
 
+/** The server key called name (len <= 64 bytes), created at first use. */
+int store_secret(struct store_db *db, const char *name, unsigned char *out,
+    size_t len);
 /** Write one audit row in its own transaction (events with no other change). */
 int store_audit_write(struct store_db *db, const struct store_audit *a);
 /** Append an audit row; call inside the write function of the change. */

@@ -10,6 +10,7 @@
 
 #include "gent/mime.h"
 #include "gent/store.h"
+#include "gent/store_outbound.h"
 
 struct message_row {
 	char	 id[64];
@@ -30,6 +31,8 @@ struct message_row {
 	int64_t	 n_attachments;
 	bool	 malformed;
 	const struct mime_attachment *attachments;	/* insert only */
+	const struct outbound_row *forwards;	/* insert only: queued with it */
+	size_t	 n_forwards;
 };
 
 struct attachment_row {

@@ -168,12 +168,16 @@ is_json_content_type(const char *ct)
 }
 
 /* Decode and validate the body for routes that declare fields. */
+const struct api_field api_body_ignored[] = { { NULL } };
+
 static int
 decode_body(struct api_ctx *ctx)
 {
 	const struct http_request *req = ctx->req;
 	json_error_t jerr;
 
+	if (ctx->route->body == api_body_ignored)
+		return 0;
 	if (req->body_len == 0) {
 		if (!ctx->route->body)
 			return 0;

@@ -13,7 +13,9 @@
 #include "gent/ids.h"
 #include "gent/store_inbox_settings.h"
 #include "gent/store_tokens.h"
+#include "gent/store_outbound.h"
 #include "gent/timefmt.h"
+#include "gent/unsubscribe.h"
 
 #define CONDITION_VALUE_MAX 320
 #define RULES_PER_INBOX_MAX 200
@@ -330,6 +332,61 @@ rules_delete(struct api_ctx *ctx)
 	forwarding_rule_row_free(&r);
 }
 
+/* The target of a valid token; answers 404 for a bad or forged one. */
+static int
+unsubscribe_target(struct api_ctx *ctx, struct unsubscribe_target *t,
+    struct store_db **db_r)
+{
+	char *err = NULL;
+
+	if (unsubscribe_verify(ctx->app->unsubscribe_key, api_param(ctx, "token"), t) != 0) {
+		api_error(ctx, 404, "not_found", "unknown or invalid unsubscribe link");
+		return -1;
+	}
+	if (store_tenant(ctx->app->store, t->tenant_id, db_r, &err) != 0) {
+		free(err);
+		unsubscribe_target_free(t);
+		api_error(ctx, 404, "not_found", "unknown or invalid unsubscribe link");
+		return -1;
+	}
+	return 0;
+}
+
+/* GET shows what the link does; only POST (RFC 8058 one-click) acts. */
+static void
+unsubscribe_show(struct api_ctx *ctx)
+{
+	struct unsubscribe_target t;
+	struct store_db *db;
+
+	if (unsubscribe_target(ctx, &t, &db) != 0)
+		return;
+	api_reply(ctx, 200, json_pack("{s:s, s:s, s:b, s:s}", "destination",
+	    t.destination, "rule_id", t.rule_id, "unsubscribed",
+	    store_outbound_suppressed(db, t.rule_id, t.destination),
+	    "how", "POST to this URL to stop these forwards"));
+	unsubscribe_target_free(&t);
+}
+
+static void
+unsubscribe_post(struct api_ctx *ctx)
+{
+	struct unsubscribe_target t;
+	struct store_db *db;
+
+	if (unsubscribe_target(ctx, &t, &db) != 0)
+		return;
+	struct store_audit a = api_audit(ctx, "forwarding.unsubscribed",
+	    "forwarding_rule", t.rule_id);
+	a.tenant_id = t.tenant_id;
+	if (store_outbound_suppress(db, t.inbox_id, t.rule_id, t.destination, &a) != STORE_OK)
+		api_error_internal(ctx);
+	else
+		api_reply(ctx, 200, json_pack("{s:s, s:s, s:b}", "destination",
+		    t.destination, "rule_id", t.rule_id, "unsubscribed", 1));
+	unsubscribe_target_free(&t);
+}
+
 static void
 forwarding_reference(struct api_ctx *ctx)
 {
@@ -403,5 +460,10 @@ const struct api_route api_forwarding_routes[] = {
 	  "workflows:write", rules_patch, rule_patch_fields, 200, "Update a rule" },
 	{ "DELETE", "/v1/forwarding/rules/{rule_id}/", API_AUTH_SCOPE,
 	  "workflows:write", rules_delete, NULL, 204, "Delete a rule" },
+	{ "GET", "/v1/forwarding/unsubscribe/{token}/", API_AUTH_NONE, NULL,
+	  unsubscribe_show, NULL, 200, "What an unsubscribe link does" },
+	{ "POST", "/v1/forwarding/unsubscribe/{token}/", API_AUTH_NONE, NULL,
+	  unsubscribe_post, api_body_ignored, 200,
+	  "One-click unsubscribe (RFC 8058) from a forwarding rule" },
 	{ NULL },
 };

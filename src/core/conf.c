@@ -43,6 +43,7 @@ struct conf_key {
 static const struct conf_key conf_keys[] = {
 	K(data_dir, CONF_STRING),
 	K(hostname, CONF_STRING),
+	K(public_url, CONF_STRING),
 	K(http_listen, CONF_HOSTPORT),
 	K(smtp_listen, CONF_HOSTPORT),
 	K(dns_servers, CONF_HOSTPORT_LIST),

@@ -18,6 +18,7 @@
 
 #include "gent/ids.h"
 #include "gent/inbound.h"
+#include "inbound_int.h"
 #include "gent/log.h"
 #include "gent/mime.h"
 #include "gent/sender_rules.h"
@@ -124,6 +125,7 @@ struct delivery {
 	struct message_row	*rows;
 	struct store_audit	*audits;
 	char			**ids, **traces;
+	struct inbound_forwards	*forwards;
 	size_t			 n;
 };
 
@@ -133,7 +135,9 @@ delivery_free(struct delivery *d)
 	for (size_t i = 0; i < d->n; i++) {
 		free(d->ids[i]);
 		free(d->traces[i]);
+		inbound__forwards_free(&d->forwards[i]);
 	}
+	free(d->forwards);
 	free(d->rows);
 	free(d->audits);
 	free(d->ids);
@@ -142,7 +146,7 @@ delivery_free(struct delivery *d)
 
 /* Add one recipient's copy (or its audited drop) to the delivery. */
 static void
-add_copy(struct delivery *d, struct store_db *db, const char *tenant,
+add_copy(struct app *app, struct delivery *d, struct store_db *db, const char *tenant,
     const char *inbox_id, size_t rcpt, const struct smtp_envelope *env,
     const char *raw, size_t len, const struct mime_summary *sum,
     const char *session)
@@ -153,6 +157,13 @@ add_copy(struct delivery *d, struct store_db *db, const char *tenant,
 	struct message_row *m = &d->rows[k];
 
 	d->ids[k] = ids_new("msg");
+	if (ok) {
+		char *addr = xstrdup(env->rcpts[rcpt].addr);
+		str_lower(addr);
+		inbound__plan_forwards(app, db, tenant, inbox_id, addr, d->ids[k],
+		    sum, env->mail_from, raw, len, trace, &d->forwards[k]);
+		free(addr);
+	}
 	json_object_set_new(trace, "thread", json_pack("{s:I}", "parents_considered",
 	    (json_int_t)sum->n_parents));
 	json_object_set_new(trace, "mime", json_pack("{s:b, s:b, s:I}", "parsed",
@@ -189,6 +200,8 @@ add_copy(struct delivery *d, struct store_db *db, const char *tenant,
 	m->received_at = time_now_ms();
 	m->smtp_session = (char *)session;
 	m->trace = d->traces[k];
+	m->forwards = d->forwards[k].rows;
+	m->n_forwards = d->forwards[k].n;
 	m->parents = sum->parents;
 	m->n_parents = sum->n_parents;
 	m->text_body = sum->text_body;
@@ -219,11 +232,12 @@ deliver_tenant(struct app *app, const struct smtp_envelope *env,
 	d.audits = xcalloc(env->n_rcpts, sizeof(*d.audits));
 	d.ids = xcalloc(env->n_rcpts, sizeof(char *));
 	d.traces = xcalloc(env->n_rcpts, sizeof(char *));
+	d.forwards = xcalloc(env->n_rcpts, sizeof(*d.forwards));
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		const char *cookie = env->rcpts[i].cookie;
 		if (strncmp(cookie, tenant, tlen) != 0 || cookie[tlen] != ' ')
 			continue;
-		add_copy(&d, db, tenant, cookie + tlen + 1, i, env, raw, len, sum,
+		add_copy(app, &d, db, tenant, cookie + tlen + 1, i, env, raw, len, sum,
 		    session);
 	}
 	/* Copies and the audit rows of drops commit together. */

@@ -157,7 +157,11 @@ insert_one(sqlite3 *conn, struct message_row *m)
 	sqlite3_bind_blob64(st, 23, m->raw, m->raw_len, SQLITE_STATIC);
 	rc = store_step_done(st);
 	sqlite3_finalize(st);
-	return rc == STORE_OK ? insert_attachments(conn, m) : rc;
+	if (rc == STORE_OK)
+		rc = insert_attachments(conn, m);
+	for (size_t i = 0; i < m->n_forwards && rc == STORE_OK; i++)
+		rc = store_outbound_append(conn, &m->forwards[i]);
+	return rc;
 }
 
 /* message.received (or .sent), in the same transaction as the message. */
