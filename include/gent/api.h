@@ -29,7 +29,7 @@ enum api_auth {
 
 enum api_type {
 	API_T_STRING, API_T_INTEGER, API_T_NUMBER, API_T_BOOLEAN,
-	API_T_STRING_ARRAY, API_T_OBJECT,
+	API_T_STRING_ARRAY, API_T_OBJECT, API_T_INTEGER_ARRAY,
 };
 
 struct api_field {
@@ -92,6 +92,9 @@ void api_handle(const struct http_request *req, struct http_response *resp,
 
 /** Value of a {param} from the route path; NULL when absent. */
 const char *api_param(const struct api_ctx *ctx, const char *name);
+/** Decode %XX (and '+' when plus_is_space) of n bytes; NULL when malformed
+ *  or when it would decode to a NUL byte. Caller frees. */
+char *api_url_decode(const char *s, size_t n, bool plus_is_space);
 /** URL-decoded query parameter (caller frees), or NULL. */
 char *api_query(const struct api_ctx *ctx, const char *name);
 
@@ -158,6 +161,7 @@ extern const struct api_route api_inboxes_routes[];
 extern const struct api_route api_inbox_config_routes[];
 extern const struct api_route api_forwarding_routes[];
 extern const struct api_route api_messages_routes[];
+extern const struct api_route api_caps_routes[];
 
 /** Every route table, NULL-terminated; for the router and openapi. */
 extern const struct api_route *const api_route_tables[];

@@ -41,7 +41,7 @@ struct dmarc_outcome {
 	char			 org_domain[256];	/* organisational domain of from_domain */
 	char			 policy[16];		/* p= or sp= that applies: none, quarantine, reject ("" if no record) */
 	char			 disposition[16];	/* what to do: none, quarantine, reject (pct applied) */
-	bool			 spf_aligned, dkim_aligned;
+	bool			 spf_aligned, dkim_aligned;	/* false unless a policy record applied */
 	char			 problem[160];		/* why not pass, "" on pass */
 };
 

@@ -23,7 +23,8 @@ struct inbox_row {
 
 /**
  * Create an inbox. The API's POST /v1/inboxes/ and the operator CLI both
- * come here; CONFLICT when the address exists (case-insensitive).
+ * come here; CONFLICT when the address exists (case-insensitive), INVALID
+ * when its domain (if any) is no longer verified (deleted meanwhile).
  */
 int store_inboxes_create(struct store_db *db, struct inbox_row *row,
     const struct store_audit *audit);

@@ -55,6 +55,9 @@ void buf_free(struct buf *b);
 
 /** Case-insensitive ASCII comparison of n bytes; 0 when equal. */
 int str_ncaseeq(const char *a, const char *b, size_t n);
+/** Number of characters (UTF-8 code points) in s; limits the API
+ *  states in characters are checked with this, not strlen. */
+size_t str_chars(const char *s);
 /** Lower-case an ASCII string in place. */
 void str_lower(char *s);
 

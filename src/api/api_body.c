@@ -20,6 +20,7 @@ type_name(enum api_type t)
 	case API_T_BOOLEAN: return "a boolean";
 	case API_T_STRING_ARRAY: return "an array of strings";
 	case API_T_OBJECT: return "an object";
+	case API_T_INTEGER_ARRAY: return "an array of integers";
 	}
 	return "?";
 }
@@ -37,10 +38,12 @@ type_ok(json_t *v, enum api_type t)
 	case API_T_BOOLEAN: return json_is_boolean(v);
 	case API_T_OBJECT: return json_is_object(v);
 	case API_T_STRING_ARRAY:
+	case API_T_INTEGER_ARRAY:
 		if (!json_is_array(v))
 			return false;
 		json_array_foreach(v, i, item)
-			if (!json_is_string(item))
+			if (t == API_T_STRING_ARRAY ? !json_is_string(item) :
+			    !json_is_integer(item))
 				return false;
 		return true;
 	}
@@ -110,15 +113,14 @@ hexval(char c)
 	return -1;
 }
 
-/* Decode %XX and '+' into a new string; NULL when malformed. */
-static char *
-url_decode(const char *s, size_t n)
+char *
+api_url_decode(const char *s, size_t n, bool plus_is_space)
 {
 	char *out = xmalloc(n + 1);
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+') {
+		if (s[i] == '+' && plus_is_space) {
 			out[o++] = ' ';
 		} else if (s[i] == '%') {
 			int a = i + 1 < n ? hexval(s[i + 1]) : -1;
@@ -149,7 +151,7 @@ api_query(const struct api_ctx *ctx, const char *name)
 		if (len >= nlen && strncmp(q, name, nlen) == 0 &&
 		    (len == nlen || q[nlen] == '='))
 			return len == nlen ? xstrdup("") :
-			    url_decode(q + nlen + 1, len - nlen - 1);
+			    api_url_decode(q + nlen + 1, len - nlen - 1, true);
 		q = amp ? amp + 1 : NULL;
 	}
 	return NULL;

@@ -179,7 +179,7 @@ domains_create(struct api_ctx *ctx)
 	snprintf(k.selector, sizeof(k.selector), "gent");
 	snprintf(k.status, sizeof(k.status), "active");
 	k.created_at = k.activated_at = d.created_at;
-	if (dkim_key_generate(dir, k.selector, &k.key_path, &k.public_key, &err) != 0) {
+	if (dkim_key_generate(dir, k.id, &k.key_path, &k.public_key, &err) != 0) {
 		log_error("api", ctx->req->request_id, "dkim key: %s", err);
 		api_error_internal(ctx);
 		goto out;
@@ -393,6 +393,14 @@ dkim_rotate(struct api_ctx *ctx)
 	if (load_domain(ctx, &d) != 0)
 		return;
 	store_dkim_keys_list(control(ctx), d.id, &keys, &n);
+	/* Cheap early answer; the store re-checks inside its transaction. */
+	if (active_key(keys, n, "pending")) {
+		api_error(ctx, 409, "conflict", "a rotation is already pending; "
+		    "activate it first");
+		dkim_key_rows_free(keys, n);
+		domain_row_free(&d);
+		return;
+	}
 	kid = ids_new("dk");
 	dir = key_dir(ctx, d.id);
 	snprintf(k.id, sizeof(k.id), "%s", kid);
@@ -402,7 +410,7 @@ dkim_rotate(struct api_ctx *ctx)
 	snprintf(k.status, sizeof(k.status), "pending");
 	k.created_at = time_now_ms();
 	dkim_key_rows_free(keys, n);
-	if (dkim_key_generate(dir, k.selector, &k.key_path, &k.public_key, &err) != 0) {
+	if (dkim_key_generate(dir, k.id, &k.key_path, &k.public_key, &err) != 0) {
 		log_error("api", ctx->req->request_id, "dkim key: %s", err);
 		api_error_internal(ctx);
 	} else {

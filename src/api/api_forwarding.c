@@ -179,7 +179,7 @@ check_rule(struct api_ctx *ctx, struct forwarding_rule_row *r)
 	if (strcmp(r->condition_type, "all") == 0) {
 		xfree(&r->condition_value);	/* ignored for "all", as the spec says */
 	} else if (!r->condition_value || !*r->condition_value ||
-	    strlen(r->condition_value) > CONDITION_VALUE_MAX) {
+	    str_chars(r->condition_value) > CONDITION_VALUE_MAX) {
 		api_error_field(ctx, "condition_value", "'condition_value' is required "
 		    "(1-%d characters) for %s", CONDITION_VALUE_MAX, r->condition_type);
 		return -1;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gent/api.h"
+#include "gent/store_caps.h"
 #include "gent/store_inbox_settings.h"
 #include "gent/store_tokens.h"
 #include "gent/tenant_settings.h"
@@ -333,23 +334,34 @@ webhook_delete(struct api_ctx *ctx)
 		api_reply(ctx, 204, NULL);
 }
 
-/*
- * Mailbox usage. Messages and attachments are stored by the inbound mail
- * issue; until then an inbox holds nothing and its usage is 0. No cap is
- * configured until the billing caps API exists, so used_pct is 0.0 as the
- * spec says for "no limit configured".
- */
+/* Storage used against the mailbox cap (used_pct 0.0 when no cap). */
 static void
 quota_get(struct api_ctx *ctx)
 {
+	struct mailbox_usage u;
 	struct inbox_row r;
+	struct store_db *db;
+	struct cap_row cap;
+	int64_t used;
 
 	if (api_inbox_load(ctx, &r) != 0)
 		return;
-	api_reply(ctx, 200, json_pack("{s:s, s:I, s:n, s:f, s:{s:I, s:I}}",
-	    "inbox_id", r.id, "used_bytes", (json_int_t)0, "limit_bytes",
-	    "used_pct", 0.0, "breakdown", "messages", (json_int_t)0,
-	    "attachments", (json_int_t)0));
+	if ((db = api_tenant_db(ctx)) && store_caps_mailbox_usage(db, r.id, &u) == STORE_OK) {
+		bool capped = store_caps_get(db, r.id, "mailbox", &cap) == STORE_OK;
+		used = u.messages + u.attachments;
+		api_reply(ctx, 200, json_pack("{s:s, s:I, s:o, s:f, s:o, s:{s:I, s:I}}",
+		    "inbox_id", r.id, "used_bytes", (json_int_t)used,
+		    "limit_bytes", capped ? json_integer(cap.limit_value) : json_null(),
+		    "used_pct", capped && cap.limit_value > 0 ?
+		    fmin(100.0, 100.0 * (double)used / (double)cap.limit_value) : 0.0,
+		    "mode", capped ? json_string(cap.mode) : json_null(),
+		    "breakdown", "messages", (json_int_t)u.messages,
+		    "attachments", (json_int_t)u.attachments));
+		if (capped)
+			cap_row_free(&cap);
+	} else if (db) {
+		api_error_internal(ctx);
+	}
 	inbox_row_free(&r);
 }
 

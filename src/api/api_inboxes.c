@@ -109,7 +109,7 @@ inboxes_create(struct api_ctx *ctx)
 	char *addr, *domain = NULL, *id;
 	int rc;
 
-	if (display && strlen(display) > DISPLAY_NAME_MAX) {
+	if (display && str_chars(display) > DISPLAY_NAME_MAX) {
 		api_error_field(ctx, "display_name", "'display_name' is at most %d "
 		    "characters", DISPLAY_NAME_MAX);
 		return;
@@ -130,6 +130,9 @@ inboxes_create(struct api_ctx *ctx)
 	rc = store_inboxes_create(control(ctx), &r, &a);
 	if (rc == STORE_ERR_CONFLICT)
 		api_error(ctx, 409, "conflict", "%s is already an inbox", addr);
+	else if (rc == STORE_ERR_INVALID)
+		api_error(ctx, 409, "domain_not_verified", "domain %s was removed or "
+		    "is not verified", domain);
 	else if (rc != STORE_OK)
 		api_error_internal(ctx);
 	else
@@ -229,7 +232,7 @@ inboxes_patch(struct api_ctx *ctx)
 		    "use DELETE to close an inbox");
 		return;
 	}
-	if (display && strlen(display) > DISPLAY_NAME_MAX) {
+	if (display && str_chars(display) > DISPLAY_NAME_MAX) {
 		api_error_field(ctx, "display_name", "'display_name' is at most %d "
 		    "characters", DISPLAY_NAME_MAX);
 		return;

@@ -17,6 +17,7 @@ openapi_type(enum api_type t)
 	case API_T_BOOLEAN: return "boolean";
 	case API_T_STRING_ARRAY: return "array";
 	case API_T_OBJECT: return "object";
+	case API_T_INTEGER_ARRAY: return "array";
 	}
 	return "string";
 }
@@ -28,8 +29,9 @@ body_schema(const struct api_field *fields)
 
 	for (const struct api_field *f = fields; f->name; f++) {
 		json_t *p = json_pack("{s:s}", "type", openapi_type(f->type));
-		if (f->type == API_T_STRING_ARRAY)
-			json_object_set_new(p, "items", json_pack("{s:s}", "type", "string"));
+		if (f->type == API_T_STRING_ARRAY || f->type == API_T_INTEGER_ARRAY)
+			json_object_set_new(p, "items", json_pack("{s:s}", "type",
+			    f->type == API_T_STRING_ARRAY ? "string" : "integer"));
 		if (f->nullable)
 			json_object_set_new(p, "nullable", json_true());
 		if (f->description)

@@ -4,6 +4,7 @@
  * Route paths are written with a trailing slash as in the spec; requests
  * match with or without it. "{name}" matches one non-empty segment.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "gent/api.h"
@@ -23,6 +24,7 @@ const struct api_route *const api_route_tables[] = {
 	api_inbox_config_routes,
 	api_forwarding_routes,
 	api_messages_routes,
+	api_caps_routes,
 	NULL,
 };
 
@@ -55,9 +57,15 @@ path_matches(const char *pattern, const char *path, struct api_ctx *ctx)
 		if (*p == '{') {
 			if (ql == 0 || n == API_MAX_PARAMS)
 				return false;
+			/* Params arrive percent-encoded (an IDN domain, say). */
+			char *value = api_url_decode(q, ql, false);
+			if (!value)
+				return false;
 			if (ctx) {
 				ctx->param_names[n] = p + 1;	/* up to '}' */
-				ctx->param_values[n] = xstrndup(q, ql);
+				ctx->param_values[n] = value;
+			} else {
+				free(value);
 			}
 			n++;
 		} else if (pl != ql || memcmp(p, q, pl) != 0) {

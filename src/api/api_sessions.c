@@ -143,7 +143,7 @@ signup(struct api_ctx *ctx)
 		api_error_field(ctx, "password", "'password' must be 8 to 1024 characters");
 		return;
 	}
-	if (tenant && (strlen(tenant) < 1 || strlen(tenant) > 200)) {
+	if (tenant && (strlen(tenant) < 1 || str_chars(tenant) > 200)) {
 		api_error_field(ctx, "tenant_name", "'tenant_name' must be 1 to 200 characters");
 		return;
 	}

@@ -60,7 +60,7 @@ tenants_patch(struct api_ctx *ctx)
 	char *text;
 	int rc;
 
-	if (name && (strlen(name) < 1 || strlen(name) > 200)) {
+	if (name && (strlen(name) < 1 || str_chars(name) > 200)) {
 		api_error_field(ctx, "name", "'name' must be 1 to 200 characters");
 		return;
 	}

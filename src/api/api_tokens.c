@@ -94,7 +94,7 @@ check_create(struct api_ctx *ctx, scope_set *scopes, scope_set *approval,
 	const char *label = api_body_str(ctx, "label");
 	const char *exp = api_body_str(ctx, "expires_at");
 
-	if (strlen(label) == 0 || strlen(label) > TOKEN_LABEL_MAX) {
+	if (strlen(label) == 0 || str_chars(label) > TOKEN_LABEL_MAX) {
 		api_error_field(ctx, "label", "'label' must be 1 to %d characters",
 		    TOKEN_LABEL_MAX);
 		return -1;

@@ -169,3 +169,13 @@ str_lower(char *s)
 		if (*s >= 'A' && *s <= 'Z')
 			*s += 32;
 }
+
+size_t
+str_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;	/* skip continuation bytes */
+	return n;
+}

@@ -115,7 +115,7 @@ private_pem(EVP_PKEY *key, size_t *len_r)
 }
 
 int
-dkim_key_generate(const char *dir, const char *selector, char **path_r,
+dkim_key_generate(const char *dir, const char *key_id, char **path_r,
     char **pubkey_b64_r, char **error_r)
 {
 	EVP_PKEY *key = EVP_RSA_gen(DKIM_RSA_BITS);
@@ -133,7 +133,7 @@ dkim_key_generate(const char *dir, const char *selector, char **path_r,
 	}
 	if (mkdir_p(dir, error_r) != 0)
 		goto out;
-	path = xasprintf("%s/%s.pem", dir, selector);
+	path = xasprintf("%s/%s.pem", dir, key_id);
 	if (write_private(path, pem, pem_len, error_r) != 0 || fsync_dir(dir) != 0)
 		goto out;
 	*path_r = path;

@@ -37,35 +37,56 @@ webhook_addr_is_private(const char *ip)
 	return false;
 }
 
+/* Host without brackets (IPv6) and without a trailing dot, lower-case. */
+static void
+bare_host(const char *host, char *out, size_t cap)
+{
+	size_t n = strlen(host);
+
+	if (host[0] == '[' && n > 2)
+		snprintf(out, cap, "%.*s", (int)(n - 2), host + 1);
+	else
+		snprintf(out, cap, "%s", host);
+	n = strlen(out);
+	if (n && out[n - 1] == '.')
+		out[n - 1] = '\0';
+	for (char *p = out; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 32;
+}
+
+/* Loopback or private by its literal form ("localhost" names included,
+ * RFC 6761). Names resolving to such addresses are caught at delivery. */
+static bool
+host_is_private(const char *h)
+{
+	size_t n = strlen(h);
+
+	return webhook_addr_is_private(h) || strcmp(h, "localhost") == 0 ||
+	    (n > 10 && strcmp(h + n - 10, ".localhost") == 0);
+}
+
 static const char *
 check_parts(CURLU *u, bool allow_private)
 {
-	char *scheme = NULL, *host = NULL, *user = NULL;
+	char *scheme = NULL, *host = NULL, *user = NULL, bare[256];
 	const char *why = NULL;
 
 	curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
 	curl_url_get(u, CURLUPART_HOST, &host, 0);
 	curl_url_get(u, CURLUPART_USER, &user, 0);
-	if (!scheme || !host || !*host)
+	bare_host(host ? host : "", bare, sizeof(bare));
+	if (!scheme || !bare[0])
 		why = "must be an absolute URL with a host";
 	else if (user)
 		why = "must not carry credentials";
-	else if (strcasecmp(scheme, "https") != 0 &&
-	    !(allow_private && strcasecmp(scheme, "http") == 0))
+	else if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0)
 		why = "must be HTTPS";
-	else if (!allow_private) {
-		char bare[64];
-		size_t n = strlen(host);
-		/* IPv6 literals come back bracketed. */
-		if (host[0] == '[' && n > 2 && n - 2 < sizeof(bare)) {
-			memcpy(bare, host + 1, n - 2);
-			bare[n - 2] = '\0';
-		} else {
-			snprintf(bare, sizeof(bare), "%s", host);
-		}
-		if (webhook_addr_is_private(bare) || strcasecmp(host, "localhost") == 0)
-			why = "must not point at a loopback or private address";
-	}
+	else if (host_is_private(bare) && !allow_private)
+		why = "must not point at a loopback or private address";
+	/* Plain HTTP only for local test targets, when the config allows them. */
+	else if (strcasecmp(scheme, "http") == 0 && !(allow_private && host_is_private(bare)))
+		why = "must be HTTPS";
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);

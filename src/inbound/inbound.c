@@ -23,6 +23,7 @@
 #include "gent/mime.h"
 #include "gent/sender_rules.h"
 #include "gent/store_rules.h"
+#include "gent/store_caps.h"
 #include "gent/store_messages.h"
 #include "gent/timefmt.h"
 #include "gent/util.h"
@@ -51,6 +52,34 @@ find_inbox(struct store_db *control, const char *addr, char **cookie_r)
 	return rc;
 }
 
+/*
+ * An inbox over its enforced mailbox cap takes no new mail. 452 4.2.2 is
+ * temporary on purpose: the owner can free space or raise the cap, and
+ * the sender's retries then get through; a 5xx would bounce mail that
+ * could still have arrived.
+ */
+static bool
+mailbox_full(struct app *app, const char *cookie)
+{
+	const char *sp = strchr(cookie, ' ');
+	char *tenant = xstrndup(cookie, (size_t)(sp - cookie)), *err = NULL;
+	struct mailbox_usage u;
+	struct store_db *db;
+	struct cap_row cap;
+	bool full = false;
+
+	if (store_tenant(app->store, tenant, &db, &err) == 0 &&
+	    store_caps_get(db, sp + 1, "mailbox", &cap) == STORE_OK) {
+		full = strcmp(cap.mode, "enforce") == 0 &&
+		    store_caps_mailbox_usage(db, sp + 1, &u) == STORE_OK &&
+		    u.messages + u.attachments >= cap.limit_value;
+		cap_row_free(&cap);
+	}
+	free(err);
+	free(tenant);
+	return full;
+}
+
 static void
 hook_rcpt(void *ctx, const struct smtp_envelope *env, const char *rcpt,
     char **cookie_r, struct smtp_reply *out)
@@ -59,7 +88,10 @@ hook_rcpt(void *ctx, const struct smtp_envelope *env, const char *rcpt,
 	int rc = find_inbox(store_control(app->store), rcpt, cookie_r);
 
 	(void)env;
-	if (rc == STORE_OK)
+	if (rc == STORE_OK && mailbox_full(app, *cookie_r)) {
+		xfree(cookie_r);
+		smtp_reply_set(out, 452, "4.2.2 <%.200s>: Mailbox full", rcpt);
+	} else if (rc == STORE_OK)
 		smtp_reply_set(out, 250, "2.1.5 Ok");
 	else if (rc == STORE_ERR_NOT_FOUND)
 		smtp_reply_set(out, 550, "5.1.1 <%.200s>: Recipient address "

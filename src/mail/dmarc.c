@@ -3,8 +3,8 @@
  * (RFC 7489 sections 3, 6.3, 6.6).
  *
  * The organisational domain is the Public Suffix List's registrable
- * domain (libpsl; the newest of its built-in list and Debian's
- * /usr/share/publicsuffix, loaded once). A domain that is itself a public
+ * domain (libpsl, ICANN and private sections; the newest of its built-in
+ * list and Debian's /usr/share/publicsuffix, loaded once). A domain that is itself a public
  * suffix has no registrable domain; it is then its own organisational
  * domain, so its _dmarc record is still honoured.
  *

@@ -38,16 +38,40 @@ struct create_job {
 	const struct store_audit	*audit;
 };
 
+/* A domain-backed inbox needs its domain verified at commit time. */
+static int
+domain_still_verified(sqlite3 *conn, const struct inbox_row *r)
+{
+	sqlite3_stmt *st;
+	int rc = STORE_ERR_INVALID;
+
+	if (!r->domain_id[0])
+		return STORE_OK;	/* operator-made (CLI) inbox */
+	st = store_prepare(conn, "SELECT 1 FROM domains WHERE id = ? AND "
+	    "tenant_id = ? AND status = 'verified'");
+	if (!st)
+		return STORE_ERR_SQL;
+	store_bind_text(st, 1, r->domain_id);
+	store_bind_text(st, 2, r->tenant_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rc = STORE_OK;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int
 create_fn(sqlite3 *conn, void *arg)
 {
 	struct create_job *j = arg;
 	struct inbox_row *r = j->row;
-	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO inboxes (id, tenant_id, "
+	int rc = domain_still_verified(conn, r);
+	sqlite3_stmt *st;
+
+	if (rc != STORE_OK)
+		return rc;
+	st = store_prepare(conn, "INSERT INTO inboxes (id, tenant_id, "
 	    "address, domain_id, display_name, status, created_at, updated_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	int rc;
-
 	if (!st)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, r->id);
