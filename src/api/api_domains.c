@@ -75,22 +75,49 @@ domain_json(const struct domain_row *d, json_t *records)
 	    "last_checked_at", api_time(d->last_checked_at));
 }
 
-/* Records with the last check's statuses when there was one. */
+/* The last check's entry for an expected record, if it checked the same thing. */
+static json_t *
+last_result_for(json_t *last, json_t *rec)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(last, i, r)
+		if (json_equal(json_object_get(r, "name"), json_object_get(rec, "name")) &&
+		    json_equal(json_object_get(r, "value"), json_object_get(rec, "value")))
+			return r;
+	return NULL;
+}
+
+/*
+ * The records to publish now (the active DKIM key may have changed since
+ * the last check), each with the last check's status when that check
+ * looked at the same name and value, else status "unchecked".
+ */
 static json_t *
 records_for(struct api_ctx *ctx, const struct domain_row *d)
 {
 	struct dkim_key_row *keys;
 	struct domain_spec spec;
 	json_t *last = json_loads(d->check_results ? d->check_results : "[]", 0, NULL);
-	json_t *out;
+	json_t *out, *rec;
+	size_t i;
 	int n;
 
-	if (json_array_size(last) > 0)
-		return last;
-	json_decref(last);
 	store_dkim_keys_list(control(ctx), d->id, &keys, &n);
 	fill_spec(ctx, d, active_key(keys, n, "active"), &spec);
 	out = domain_records_expected(&spec);
+	json_array_foreach(out, i, rec) {
+		json_t *seen = last_result_for(last, rec);
+		if (!seen)
+			json_object_set_new(rec, "status", json_string("unchecked"));
+		else {
+			json_object_set(rec, "status", json_object_get(seen, "status"));
+			json_object_set(rec, "found", json_object_get(seen, "found"));
+			json_object_set(rec, "detail", json_object_get(seen, "detail"));
+		}
+	}
+	json_decref(last);
 	dkim_key_rows_free(keys, n);
 	return out;
 }

@@ -349,14 +349,17 @@ sig_judge_failed(DKIM_SIGINFO *sig, const struct verify_ctx *vc,
 	if (err == DKIM_SIGERROR_BADSIG)
 		return set_problem(out, GENT_DKIM_FAIL,
 		    "signature does not verify");
-	if (err == DKIM_SIGERROR_OK && vc->broken)
-		return set_problem(out, GENT_DKIM_TEMPERROR, "verifier error");
-	if (err == DKIM_SIGERROR_OK)
-		return set_problem(out, GENT_DKIM_FAIL,
-		    "signature does not verify");
-	why = dkim_sig_geterrorstr(err);
-	return set_problem(out, GENT_DKIM_PERMERROR,
-	    why != NULL ? why : "unusable signature");
+	if (err != DKIM_SIGERROR_OK) {
+		why = dkim_sig_geterrorstr(err);
+		return set_problem(out, GENT_DKIM_PERMERROR,
+		    why != NULL ? why : "unusable signature");
+	}
+	if ((dkim_sig_getflags(sig) & DKIM_SIGFLAG_PROCESSED) == 0)
+		return vc->broken ?
+		    set_problem(out, GENT_DKIM_TEMPERROR, "verifier error") :
+		    set_problem(out, GENT_DKIM_PERMERROR,
+		    "message could not be processed");
+	return set_problem(out, GENT_DKIM_FAIL, "signature does not verify");
 }
 
 static enum gent_dkim_result
