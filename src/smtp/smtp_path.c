@@ -23,7 +23,8 @@
 static bool
 atext(unsigned char c)
 {
-	return isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) || c >= 0x80;
+	/* c != 0 first: strchr() finds the terminating NUL of its string. */
+	return c != 0 && (isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) || c >= 0x80);
 }
 
 /* Dot-string or quoted-string; returns bytes used or 0. */
