@@ -13,6 +13,7 @@
 #include "gent/app.h"
 #include "gent/conf.h"
 #include "gent/dns.h"
+#include "gent/gent_dkim.h"
 #include "gent/http.h"
 #include "gent/inbound.h"
 #include "gent/mime.h"
@@ -126,6 +127,10 @@ serve(const struct conf *conf)
 	setenv("UV_THREADPOOL_SIZE", threads, 1);
 	d.loop = uv_default_loop();
 	mime_init();
+	if (gent_dkim_init() != 0) {
+		log_error("main", NULL, "cannot initialise libopendkim");
+		return 1;
+	}
 	d.app.conf = conf;
 	if (store_open(&d.app.store, conf->data_dir, &err) != 0) {
 		log_error("main", NULL, "store: %s", err);
@@ -181,6 +186,7 @@ out:
 	}
 	dns_resolver_free(&d.app.dns);
 	free(d.app.public_url);
+	gent_dkim_shutdown();
 	store_close(&d.app.store);
 	if (uv_loop_close(d.loop) != 0)
 		log_warn("main", NULL, "event loop closed with handles still open");
