@@ -60,7 +60,7 @@ struct token_row {
 	char	*scopes_json;		/* JSON array */
 	char	*requires_approval_json;
 	char	 status[16];		/* active, paused, revoked */
-	char	 inbox_status[16];	/* by_digest only: the inbox's status */
+	char	 inbox_status[16];	/* the inbox's status */
 	char	 created_by[64];
 	int64_t	 created_at, updated_at, expires_at, rotated_at, revoked_at;
 };

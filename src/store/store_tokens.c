@@ -12,7 +12,8 @@
 
 #define TOKEN_COLUMNS "id, tenant_id, inbox_id, label, scopes, " \
 	"requires_approval, status, created_by, created_at, updated_at, " \
-	"coalesce(expires_at, 0), coalesce(rotated_at, 0), coalesce(revoked_at, 0)"
+	"coalesce(expires_at, 0), coalesce(rotated_at, 0), coalesce(revoked_at, 0), " \
+	"(SELECT status FROM inboxes WHERE inboxes.id = tokens.inbox_id)"
 
 static void
 read_row(sqlite3_stmt *st, struct token_row *t)
@@ -31,6 +32,7 @@ read_row(sqlite3_stmt *st, struct token_row *t)
 	t->expires_at = sqlite3_column_int64(st, 10);
 	t->rotated_at = sqlite3_column_int64(st, 11);
 	t->revoked_at = sqlite3_column_int64(st, 12);
+	store__copy_col(st, 13, t->inbox_status, sizeof(t->inbox_status));
 }
 
 void
@@ -129,23 +131,8 @@ int
 store_tokens_by_digest(struct store_db *db, const char *digest,
     struct token_row *out)
 {
-	int rc = select_one(db, "digest = ?1", digest, NULL, NULL, out);
-	sqlite3 *conn;
-	sqlite3_stmt *st;
-
-	if (rc != STORE_OK)
-		return rc;
-	/* The inbox's state decides too: a closing inbox's tokens stop working. */
-	conn = store_db_acquire(db);
-	st = store_prepare(conn, "SELECT status FROM inboxes WHERE id = ?");
-	if (st) {
-		store_bind_text(st, 1, out->inbox_id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			store__copy_col(st, 0, out->inbox_status, sizeof(out->inbox_status));
-	}
-	sqlite3_finalize(st);
-	store_db_release(db, &conn);
-	return rc;
+	/* inbox_status comes along: a closing inbox's tokens stop working. */
+	return select_one(db, "digest = ?1", digest, NULL, NULL, out);
 }
 
 int
