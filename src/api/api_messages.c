@@ -34,6 +34,9 @@ message_json(const struct message_row *m)
 	json_object_set_new(j, "thread_id", json_string(m->thread_id));
 	json_object_set_new(j, "has_attachments", json_boolean(m->n_attachments > 0));
 	json_object_set_new(j, "malformed", json_boolean(m->malformed));
+	json_t *auth = json_object_get(trace, "auth");
+
+	json_object_set_new(j, "auth_results", auth ? json_incref(auth) : json_null());
 	json_object_set_new(j, "trace", trace ? trace : json_object());
 	return j;
 }

@@ -181,9 +181,11 @@ static void
 add_copy(struct app *app, struct delivery *d, struct store_db *db, const char *tenant,
     const char *inbox_id, size_t rcpt, const struct smtp_envelope *env,
     const char *raw, size_t len, const struct mime_summary *sum,
-    const char *session)
+    const json_t *auth, const char *session)
 {
 	json_t *trace = base_trace(env, session, env->rcpts[rcpt].addr);
+
+	json_object_set(trace, "auth", (json_t *)auth);
 	bool ok = sender_allowed(db, inbox_id, env, sum, trace);
 	size_t k = d->n++;
 	struct message_row *m = &d->rows[k];
@@ -247,7 +249,7 @@ add_copy(struct app *app, struct delivery *d, struct store_db *db, const char *t
 static int
 deliver_tenant(struct app *app, const struct smtp_envelope *env,
     const char *tenant, const char *raw, size_t len,
-    const struct mime_summary *sum, const char *session)
+    const struct mime_summary *sum, const json_t *auth, const char *session)
 {
 	struct delivery d = { 0 };
 	size_t tlen = strlen(tenant);
@@ -270,7 +272,7 @@ deliver_tenant(struct app *app, const struct smtp_envelope *env,
 		if (strncmp(cookie, tenant, tlen) != 0 || cookie[tlen] != ' ')
 			continue;
 		add_copy(app, &d, db, tenant, cookie + tlen + 1, i, env, raw, len, sum,
-		    session);
+		    auth, session);
 	}
 	/* Copies and the audit rows of drops commit together. */
 	rc = store_messages_insert(db, d.rows, d.n, d.audits);
@@ -278,22 +280,14 @@ deliver_tenant(struct app *app, const struct smtp_envelope *env,
 	return rc;
 }
 
-static void
-hook_message(void *ctx, const struct smtp_envelope *env, const char *data,
-    size_t len, struct smtp_reply *out)
+/* Deliver to every tenant among the recipients, in recipient order. */
+static int
+deliver_all(struct app *app, const struct smtp_envelope *env, const char *raw,
+    size_t len, const struct mime_summary *sum, const json_t *auth,
+    const char *session)
 {
-	struct app *app = ctx;
-	char session[32], *qid = ids_new("q");
-	char *hdr = received_header(app, env, qid);
-	struct buf raw = { 0 };
-	struct mime_summary sum;
 	int rc = STORE_OK;
 
-	snprintf(session, sizeof(session), "%016" PRIx64, env->session_id);
-	buf_append_str(&raw, hdr);
-	buf_append(&raw, data, len);
-	mime_summarize(raw.data, raw.len, &sum);
-	/* Once per distinct tenant, in recipient order. */
 	for (size_t i = 0; i < env->n_rcpts && rc == STORE_OK; i++) {
 		const char *cookie = env->rcpts[i].cookie, *sp = strchr(cookie, ' ');
 		bool seen = false;
@@ -302,16 +296,50 @@ hook_message(void *ctx, const struct smtp_envelope *env, const char *data,
 		if (seen)
 			continue;
 		char *tenant = xstrndup(cookie, (size_t)(sp - cookie));
-		rc = deliver_tenant(app, env, tenant, raw.data, raw.len, &sum, session);
+		rc = deliver_tenant(app, env, tenant, raw, len, sum, auth, session);
 		free(tenant);
 	}
+	return rc;
+}
+
+static void
+hook_message(void *ctx, const struct smtp_envelope *env, const char *data,
+    size_t len, struct smtp_reply *out)
+{
+	struct app *app = ctx;
+	char session[32], *qid = ids_new("q"), *hdr, *clean;
+	struct inbound_auth auth;
+	struct mime_summary sum;
+	struct buf raw = { 0 };
+	size_t clean_len;
+	int rc;
+
+	snprintf(session, sizeof(session), "%016" PRIx64, env->session_id);
+	mime_summarize(data, len, &sum);
+	inbound__authenticate(app, env, &sum, data, len, &auth);
+	if (strcmp(auth.dmarc.disposition, "reject") == 0) {
+		/* The From domain asks receivers to refuse mail that fails DMARC. */
+		smtp_reply_set(out, 550, "5.7.1 Message rejected per DMARC policy "
+		    "of %.200s", auth.dmarc.record_domain);
+		goto out;
+	}
+	/* Stored copy: our trace headers on top, forged verdicts removed. */
+	hdr = received_header(app, env, qid);
+	clean = inbound__strip_forged_results(data, len, app->conf->hostname, &clean_len);
+	buf_append_str(&raw, auth.header);
+	buf_append_str(&raw, hdr);
+	buf_append(&raw, clean, clean_len);
+	free(hdr);
+	free(clean);
+	rc = deliver_all(app, env, raw.data, raw.len, &sum, auth.json, session);
 	if (rc == STORE_OK)
 		smtp_reply_set(out, 250, "2.0.0 Ok: queued as %s", qid);
 	else
 		smtp_reply_set(out, 451, "4.3.0 Could not store the message; try again later");
+out:
+	inbound__auth_free(&auth);
 	mime_summary_free(&sum);
 	buf_free(&raw);
-	free(hdr);
 	free(qid);
 }
 

@@ -78,12 +78,12 @@ dkim_json(const struct gent_dkim_report *dkim)
 static void
 build_json(struct inbound_auth *a)
 {
-	a->json = json_pack("{s:{s:s, s:s, s:s, s:s}, s:o, s:{s:s, s:s, s:s, s:s, s:b, s:b, s:s}}",
+	a->json = json_pack("{s:{s:s, s:s, s:s, s:s}, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s}}",
 	    "spf", "result", spf_result_name(a->spf.result), "domain", a->spf.domain,
 	    "mechanism", a->spf.mechanism, "problem", a->spf.problem,
 	    "dkim", dkim_json(&a->dkim),
 	    "dmarc", "result", dmarc_result_name(a->dmarc.result),
-	    "from_domain", a->dmarc.org_domain[0] ? a->dmarc.record_domain : "",
+	    "record_domain", a->dmarc.record_domain, "org_domain", a->dmarc.org_domain,
 	    "policy", a->dmarc.policy, "disposition", a->dmarc.disposition,
 	    "spf_aligned", a->dmarc.spf_aligned, "dkim_aligned", a->dmarc.dkim_aligned,
 	    "problem", a->dmarc.problem);
