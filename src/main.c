@@ -154,15 +154,11 @@ serve(const struct conf *conf)
 	    api_handle, &d.app, &err) != 0) {
 		log_error("main", NULL, "%s", err);
 		free(err);
-		uv_run(d.loop, UV_RUN_NOWAIT);
 		goto out;
 	}
 	if (start_smtp(&d, conf, &err) != 0) {
 		log_error("main", NULL, "%s", err);
 		free(err);
-		/* Close what started so the loop can end cleanly. */
-		http_server_drain(d.http, 0, on_early_stop, &d);
-		uv_run(d.loop, UV_RUN_DEFAULT);
 		goto out;
 	}
 	d.jobs = jobs_start(d.loop, &d.app);
@@ -177,13 +173,18 @@ serve(const struct conf *conf)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	rc = 0;
 out:
-	http_server_free(&d.http);
-	smtp_server_free(&d.smtp);
-	SSL_CTX_free(d.tls);
-	if (d.app.dns && rc != 0) {
+	if (rc != 0) {
+		/* Start-up failed: close whatever did start so the loop ends. */
+		if (d.http)
+			http_server_drain(d.http, 0, on_early_stop, &d);
+		if (d.smtp)
+			smtp_server_drain(d.smtp, 0, on_early_stop, &d);
 		dns_resolver_stop(&d.app.dns);
 		uv_run(d.loop, UV_RUN_DEFAULT);
 	}
+	http_server_free(&d.http);
+	smtp_server_free(&d.smtp);
+	SSL_CTX_free(d.tls);
 	dns_resolver_free(&d.app.dns);
 	free(d.app.public_url);
 	gent_dkim_shutdown();

@@ -91,7 +91,7 @@ conf_init(struct conf *c)
 	c->http_max_body = 25 * 1024 * 1024;
 	c->smtp_max_message = 25 * 1024 * 1024;
 	c->smtp_max_recipients = 100;
-	c->smtp_max_errors = 10;
+	c->smtp_max_errors = 20;	/* Postfix smtpd_hard_error_limit */
 	c->smtp_max_connections = 500;
 	c->smtp_max_per_ip = 20;
 	c->smtp_command_timeout = 5 * 60 * 1000;	/* RFC 5321 4.5.3.2 */

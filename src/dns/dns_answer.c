@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <ares.h>
+#include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,21 @@ parse_mx(const unsigned char *msg, int len, struct dns_result *res)
 	ares_free_data(mx);
 }
 
+/* PTR: one record per name; c-ares lists every PTR name in h_aliases. */
+static void
+parse_ptr(const unsigned char *msg, int len, struct dns_result *res)
+{
+	static const unsigned char any_addr[4];	/* c-ares copies it; unused */
+	struct hostent *host = NULL;
+
+	if (ares_parse_ptr_reply(msg, len, any_addr, sizeof(any_addr), AF_INET,
+	    &host) != ARES_SUCCESS)
+		return;
+	for (char **a = host->h_aliases; a && *a; a++)
+		add_record(res, xstrdup(*a));
+	ares_free_hostent(host);
+}
+
 static void
 parse_addr(const unsigned char *msg, int len, enum dns_type type,
     struct dns_result *res)
@@ -159,6 +175,8 @@ dns_answer_parse(const unsigned char *msg, size_t len, enum dns_type type,
 		parse_txt(msg, (int)len, res);
 	else if (type == DNS_T_MX)
 		parse_mx(msg, (int)len, res);
+	else if (type == DNS_T_PTR)
+		parse_ptr(msg, (int)len, res);
 	else
 		parse_addr(msg, (int)len, type, res);
 	res->status = res->n_records ? DNS_OK : DNS_NODATA;

@@ -180,6 +180,9 @@ rcpt_done(struct smtp_session *s, void *arg)
 
 	if (s) {
 		smtp__reply(s, j->reply.code, "%s", j->reply.text);
+		/* Probing for addresses counts like any other bad command. */
+		if (j->reply.code / 100 == 5)
+			s->errors++;
 		if (j->reply.code / 100 == 2) {
 			struct smtp_tx *tx = &s->tx;
 			tx->rcpts = xrealloc(tx->rcpts, (tx->n_rcpts + 1) * sizeof(*tx->rcpts));

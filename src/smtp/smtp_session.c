@@ -122,6 +122,11 @@ on_timeout(uv_timer_t *t)
 
 	log_info("smtp", NULL, "%016" PRIx64 " timeout in state %s", s->id,
 	    state_name(s->state));
+	/* A client that does not read its replies cannot be told: cut it. */
+	if (s->writing > 0) {
+		smtp__close(s);
+		return;
+	}
 	smtp__reply(s, 421, "4.4.2 %s Error: timeout exceeded", s->srv->hostname);
 	smtp__set_state(s, SMTP_S_CLOSING);
 	flush(s);
@@ -250,6 +255,10 @@ process_line(struct smtp_session *s)
 	} else if (err == SMTP_LINE_BARE_LF) {
 		smtp__reply(s, 500, "5.5.2 Bare LF: lines must end with CRLF");
 		s->errors++;
+	} else if (strlen(s->line.line.data) != s->line.line.len) {
+		/* Act only on what was sent: a NUL would cut the command short. */
+		smtp__reply(s, 500, "5.5.2 NUL character in command");
+		s->errors++;
 	} else {
 		smtp__command(s, s->line.line.data);
 	}
@@ -275,6 +284,11 @@ smtp__process(struct smtp_session *s)
 	}
 	if (s->closing)
 		return;
+	/* Draining: a session that just became idle is told so and closed. */
+	if (s->srv->draining && smtp__is_idle(s)) {
+		smtp__reply(s, 421, "4.3.2 %s shutting down", s->srv->hostname);
+		smtp__set_state(s, SMTP_S_CLOSING);
+	}
 	flush(s);
 	if (!s->closing && s->in.len < SMTP_INPUT_MAX)
 		start_reading(s);

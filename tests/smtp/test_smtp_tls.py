@@ -1,0 +1,288 @@
+"""
+test_smtp_tls.py - STARTTLS on the inbound SMTP server: delivery over TLS,
+the EHLO keywords before and after, the state reset, plaintext injection
+(RELIABILITY.md row 4, CVE-2011-0411), smuggling inside TLS (row 2), and
+a server without a certificate.
+
+    GENTD_BIN=build/gentd PYTHONPATH=tests/integration:tests/domains \\
+        /usr/bin/python3 tests/smtp/test_smtp_tls.py
+"""
+
+import select
+import smtplib
+import socket
+import ssl
+import unittest
+
+import harness
+from smtp_fixture import (SmtpTestCase, SmtpConn, Closed, make_message,
+                          dot_stuff, send_mail, has_lone_cr_lf, insecure_context,
+                          our_received,
+                          HOST, HOSTNAME)
+from test_smtp_abuse import FAKE_EODS
+
+
+class SmtpTlsTest(SmtpTestCase):
+    tls = True
+    inboxes = ("bot",)
+
+    def only(self, subject):
+        got = self.env.by_subject(subject)
+        self.assertEqual(len(got), 1, got)
+        return got[0]
+
+    def no_plaintext_after_220(self, c, wait=0.3):
+        """Nothing but the 220 arrives before our ClientHello. Returns False
+        when the server closed meanwhile."""
+        self.assertEqual(c.buf, b"", "bytes after the 220: %r" % c.buf)
+        r, _, _ = select.select([c.sock], [], [], wait)
+        if not r:
+            return True
+        try:
+            data = c.sock.recv(4096)
+        except (ConnectionResetError, ConnectionAbortedError):
+            return False
+        if data:
+            self.fail("plaintext after the 220 to STARTTLS: %r" % data)
+        return False
+
+    def test_smtplib_starttls_delivery(self):
+        subject = harness.uniq("tls-")
+        msg = make_message(subject)
+        with smtplib.SMTP(HOST, self.port, local_hostname="tls.gentd.test",
+                          timeout=10) as s:
+            s.ehlo()
+            self.assertTrue(s.has_extn("starttls"))
+            code, _ = s.starttls(context=insecure_context())
+            self.assertEqual(code, 220)
+            s.ehlo()
+            self.assertFalse(s.has_extn("starttls"))
+            self.assertTrue(s.has_extn("pipelining"))
+            self.assertEqual(s.sendmail("tls@client.gentd.test", [self.env.addr()],
+                                        msg), {})
+        m = self.only(subject)
+        self.assertEqual(m["smtp"], {"client_ip": "127.0.0.1",
+                                     "helo": "tls.gentd.test", "tls": True})
+        raw = self.env.raw(m["id"])
+        self.assertRegex(our_received(raw, msg),
+                         rb"^Received: from tls\.gentd\.test \(\[127\.0\.0\.1\]\)\r\n"
+                         rb"\tby mx\.gentd\.test \(gentd\) with ESMTPS id q_")
+        self.assertFalse(has_lone_cr_lf(raw))
+
+    def test_certificate_is_ours(self):
+        c = self.conn()
+        c.ehlo()
+        c.starttls()
+        cert = c.sock.getpeercert(binary_form=True)
+        self.assertTrue(cert)
+        with open(self.cert, "rb") as f:
+            pem = f.read().decode()
+        self.assertEqual(ssl.PEM_cert_to_DER_cert(pem), cert)
+        self.assertIn(c.sock.version(), ("TLSv1.2", "TLSv1.3"))
+
+    def test_ehlo_keywords_before_and_after_tls(self):
+        c = self.conn()
+        before = c.ehlo().texts
+        self.assertIn("STARTTLS", before)
+        c.starttls()
+        after = c.ehlo("after.gentd.test").texts
+        self.assertNotIn("STARTTLS", after)
+        self.assertEqual([k for k in before if k != "STARTTLS"], after)
+
+    def test_starttls_resets_the_session(self):
+        c = self.conn()
+        c.ehlo("before.gentd.test")
+        self.assertReply(c.cmd("MAIL FROM:<before@client.gentd.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<%s>" % self.env.addr()), 250)
+        c.starttls()
+        # Greeted state again: no MAIL without a new EHLO, no old envelope.
+        self.assertReply(c.cmd("MAIL FROM:<a@client.gentd.test>"), 503, "5.5.1")
+        c.ehlo("after.gentd.test")
+        self.assertReply(c.cmd("DATA"), 503, "5.5.1")
+        self.assertReply(c.cmd("RCPT TO:<%s>" % self.env.addr()), 503, "5.5.1")
+        subject = harness.uniq("reset-")
+        r = send_mail(self.port, "after@client.gentd.test", [self.env.addr()],
+                      make_message(subject), conn=c)
+        self.assertReply(r, 250)
+        m = self.only(subject)
+        self.assertEqual(m["smtp"]["helo"], "after.gentd.test")
+        self.assertEqual(m["mail_from"], "after@client.gentd.test")
+        self.assertTrue(m["smtp"]["tls"])
+
+    def test_starttls_twice(self):
+        c = self.conn()
+        c.ehlo()
+        c.starttls()
+        c.ehlo()
+        self.assertReply(c.cmd("STARTTLS"), 503, "5.5.1")
+        self.assertReply(c.cmd("NOOP"), 250)      # still inside TLS, fine
+
+    def test_starttls_before_ehlo_and_with_argument(self):
+        c = self.conn()
+        self.assertReply(c.cmd("STARTTLS"), 503, "5.5.1")
+        c.ehlo()
+        self.assertReply(c.cmd("STARTTLS now"), 501, "5.5.4")
+        c.starttls()
+        self.assertReply(c.ehlo(), 250)
+
+    def test_injection_noop(self):
+        """STARTTLS\\r\\nNOOP\\r\\n in one segment: the NOOP is dropped."""
+        c = self.conn()
+        c.ehlo()
+        c.send(b"STARTTLS\r\nNOOP\r\n")
+        self.assertReply(c.reply(), 220, "2.0.0")
+        self.no_plaintext_after_220(c)
+        c.handshake()
+        c.send(b"EHLO inside.gentd.test\r\n")
+        r = c.reply()
+        # The first reply inside TLS answers our EHLO, not the NOOP.
+        self.assertEqual(r.code, 250, r)
+        self.assertEqual(r.texts[0], HOSTNAME, r)
+        self.assertGreater(len(r.lines), 1, "a one-line 250 (the NOOP's?): %r" % r)
+        self.assertReply(c.cmd("NOOP"), 250)
+        self.assertEqual(c.buf, b"")
+
+    def test_injection_mail(self):
+        """STARTTLS\\r\\nMAIL FROM:...\\r\\n: the MAIL never takes effect."""
+        c = self.conn()
+        c.ehlo()
+        c.send(b"STARTTLS\r\nMAIL FROM:<a@b.test>\r\n")
+        self.assertReply(c.reply(), 220)
+        self.no_plaintext_after_220(c)
+        c.handshake()
+        r = c.cmd("EHLO inside.gentd.test")
+        self.assertEqual(r.code, 250)
+        self.assertEqual(r.texts[0], HOSTNAME, r)
+        # No MAIL in effect: RCPT is out of sequence; a MAIL of ours works.
+        self.assertReply(c.cmd("RCPT TO:<%s>" % self.env.addr()), 503, "5.5.1")
+        self.assertReply(c.cmd("MAIL FROM:<mine@client.gentd.test>"), 250)
+        self.assertEqual(c.buf, b"")
+
+    def test_injection_whole_transaction(self):
+        """A whole injected transaction after STARTTLS stores nothing."""
+        subject = harness.uniq("injected-")
+        c = self.conn()
+        c.ehlo()
+        c.send(b"STARTTLS\r\nEHLO evil.test\r\nMAIL FROM:<evil@client.gentd.test>\r\n"
+               b"RCPT TO:<" + self.env.addr().encode() + b">\r\nDATA\r\n" +
+               dot_stuff(make_message(subject)))
+        self.assertReply(c.reply(), 220)
+        self.no_plaintext_after_220(c)
+        c.handshake()
+        r = c.cmd("EHLO inside.gentd.test")
+        self.assertEqual(r.texts[0], HOSTNAME, r)
+        self.assertReply(c.cmd("QUIT"), 221)
+        self.assertEqual(self.env.by_subject(subject), [])
+
+    def test_injection_split_segment(self):
+        """STARTTLS and a NOOP in two quick writes: the NOOP is either
+        dropped with the plaintext or breaks the handshake; it is never
+        answered inside TLS."""
+        c = self.conn()
+        c.ehlo()
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.send(b"STARTTLS\r\n")
+        c.send(b"NOOP\r\n")
+        self.assertReply(c.reply(), 220)
+        try:
+            if not self.no_plaintext_after_220(c, wait=0.1):
+                raise Closed("closed before the handshake")
+            c.handshake()
+            r = c.cmd("EHLO inside.gentd.test")
+        except (ssl.SSLError, OSError, Closed):
+            # The server took the NOOP as a broken ClientHello and hung up:
+            # fine, and it still serves others.
+            c.close()
+            c2 = self.conn()
+            self.assertReply(c2.cmd("NOOP"), 250)
+            return
+        self.assertEqual(r.code, 250)
+        self.assertEqual(r.texts[0], HOSTNAME, r)
+
+    def test_garbage_instead_of_handshake(self):
+        c = self.conn()
+        c.ehlo()
+        self.assertReply(c.cmd("STARTTLS"), 220)
+        c.send(b"this is not a TLS ClientHello\r\n" * 4)
+        self.assertTrue(c.wait_closed(5), "not closed after a bad handshake")
+        c2 = self.conn()
+        c2.ehlo()
+        c2.starttls()
+        self.assertReply(c2.cmd("NOOP"), 250)
+
+    def test_smuggling_inside_tls(self):
+        for i, eod in enumerate(FAKE_EODS):
+            outer, inner = harness.uniq("tls-outer%d-" % i), harness.uniq("tls-smug%d-" % i)
+            c = self.conn()
+            c.ehlo()
+            c.starttls()
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<attacker@client.gentd.test>"), 250)
+            self.assertReply(c.cmd("RCPT TO:<%s>" % self.env.addr()), 250)
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(make_message(outer, body="") + b"outer" + eod +
+                   b"MAIL FROM:<admin@client.gentd.test>\r\nRCPT TO:<" +
+                   self.env.addr().encode() + b">\r\nDATA\r\n" +
+                   make_message(inner, body="smuggled\r\n") + b".\r\nQUIT\r\n")
+            rs, closed = c.replies_until_close(timeout=5)
+            with self.subTest(eod=eod):
+                self.assertEqual([r.code for r in rs], [554, 221], rs)
+                self.assertTrue(closed)
+                self.assertEqual(self.env.by_subject(outer), [])
+                self.assertEqual(self.env.by_subject(inner), [])
+
+    def test_plain_delivery_still_works_with_tls_offered(self):
+        subject = harness.uniq("plain-")
+        r = send_mail(self.port, "plain@client.gentd.test", [self.env.addr()],
+                      make_message(subject))
+        self.assertReply(r, 250)
+        m = self.only(subject)
+        self.assertFalse(m["smtp"]["tls"])
+        self.assertIn(b"with ESMTP id", self.env.raw(m["id"]))
+        self.assertNotIn(b"with ESMTPS", self.env.raw(m["id"]))
+
+
+class SmtpNoTlsTest(harness.GentdTestCase):
+    server_conf = {"hostname": HOSTNAME}
+
+    def test_starttls_without_certificate(self):
+        c = SmtpConn(self.srv.smtp_port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.greeting.code, 220)
+        self.assertNotIn("STARTTLS", c.ehlo().texts)
+        r = c.cmd("STARTTLS")
+        self.assertEqual(r.code, 502, r)
+        self.assertTrue(r.last.startswith("5.5.1"), r)
+        r = c.cmd("NOOP")
+        self.assertEqual(r.code, 250, r)
+
+    def test_smtp_start_failure_exits(self):
+        """A bad TLS setup (or a taken smtp_listen port) must make `gentd
+        serve` exit non-zero, not hang after logging the error."""
+        busy = socket.socket()
+        self.addCleanup(busy.close)
+        busy.bind((HOST, 0))
+        busy.listen(1)
+        cases = [
+            ("tls_cert without tls_key", {"tls_cert": "/nonexistent/cert.pem"},
+             "tls_cert and tls_key go together"),
+            ("unreadable cert", {"tls_cert": "/nonexistent/cert.pem",
+                                 "tls_key": "/nonexistent/key.pem"}, "TLS:"),
+            ("smtp_listen in use", {"smtp_listen": "%s:%d" % busy.getsockname()},
+             "address already in use"),
+        ]
+        for what, conf, logged in cases:
+            with self.subTest(what):
+                g = self.new_server(conf, start=False)
+                g.start(wait=False)
+                try:
+                    harness.wait_until(lambda: logged in g.log_text(), timeout=10,
+                                       what="the error in the log")
+                    rc = g.wait_exit(timeout=3)
+                except AssertionError as e:
+                    self.fail("%s: gentd logged the error but did not exit: %s"
+                              % (what, str(e).splitlines()[0]))
+                self.assertNotEqual(rc, 0, what)
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
