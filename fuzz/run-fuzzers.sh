@@ -4,7 +4,8 @@
 #
 # usage: fuzz/run-fuzzers.sh [SECONDS] [TARGET...]
 #   SECONDS  per target (default 30)
-#   TARGET   e.g. http-api (default: every target listed below)
+#   TARGET   http-api, smtp-parse, smtp-session, mime, dns-answer
+#            (default: all of them)
 # environment:
 #   FUZZ_BUILD_DIR  build directory (default: build-fuzz in the source tree)
 #   FUZZ_JOBS       parallel libFuzzer workers per target (default 1)
@@ -29,7 +30,8 @@ build=${FUZZ_BUILD_DIR:-$src/build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 
 # target:corpus-dir:dict (dict relative to fuzz/; "-" for none)
-all_targets="http-api:http_api:http.dict"
+all_targets="http-api:http_api:http.dict smtp-parse:smtp_parse:smtp.dict \
+smtp-session:smtp_session:smtp.dict mime:mime:- dns-answer:dns_answer:-"
 
 command -v clang >/dev/null 2>&1 || {
 	echo "$0: clang is required (apt-get install clang libclang-rt-14-dev)" >&2

@@ -22,6 +22,7 @@
 
 enum dns_type {
 	DNS_T_A = 1,
+	DNS_T_PTR = 12,
 	DNS_T_MX = 15,
 	DNS_T_TXT = 16,
 	DNS_T_AAAA = 28,
@@ -37,7 +38,7 @@ enum dns_status {
 
 struct dns_result {
 	enum dns_status	 status;
-	char		**records;	/* TXT: strings joined; MX: "10 host"; A/AAAA: text */
+	char		**records;	/* TXT: strings joined; MX: "10 host"; A/AAAA: text; PTR: host */
 	size_t		 n_records;
 	uint32_t	 ttl;		/* seconds, smallest of the answer RRs */
 };

@@ -168,7 +168,7 @@ is_json_content_type(const char *ct)
 }
 
 /* Decode and validate the body for routes that declare fields. */
-const struct api_field api_body_ignored[] = { { NULL } };
+const struct api_field api_body_ignored[] = { { 0 } };
 
 static int
 decode_body(struct api_ctx *ctx)

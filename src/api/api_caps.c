@@ -189,7 +189,7 @@ static const struct api_field mailbox_fields[] = {
 	{ "limit_gb", API_T_NUMBER, true, false, "storage limit in GiB" },
 	{ "mode", API_T_STRING, true, false, "enforce | allow_and_bill" },
 	{ "alert_thresholds", API_T_INTEGER_ARRAY, false, false, "percents, e.g. [80, 95]" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field send_fields[] = {
@@ -198,12 +198,12 @@ static const struct api_field send_fields[] = {
 	{ "period", API_T_STRING, true, false, "daily | weekly | monthly" },
 	{ "mode", API_T_STRING, true, false, "enforce | hold | allow_and_bill" },
 	{ "alert_thresholds", API_T_INTEGER_ARRAY, false, false, "percents" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field inbox_only[] = {
 	{ "inbox_id", API_T_STRING, false, false, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_caps_routes[] = {
@@ -219,5 +219,5 @@ const struct api_route api_caps_routes[] = {
 	  caps_get, NULL, 200, "The send cap (?inbox_id=)" },
 	{ "DELETE", "/v1/billing/caps/send/", API_AUTH_ADMIN, NULL, caps_delete,
 	  inbox_only, 204, "Remove the send cap" },
-	{ NULL },
+	{ 0 },
 };

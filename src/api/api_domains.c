@@ -531,10 +531,10 @@ static const struct api_field create_fields[] = {
 	{ "domain", API_T_STRING, true, false, "e.g. mail.example.com" },
 	{ "domain_use", API_T_STRING, false, false, "existing_domain | dedicated_subdomain" },
 	{ "dmarc_policy", API_T_STRING, false, false, "none | quarantine | reject" },
-	{ NULL },
+	{ 0 },
 };
 
-static const struct api_field empty_fields[] = { { NULL } };
+static const struct api_field empty_fields[] = { { 0 } };
 
 const struct api_route api_domains_routes[] = {
 	{ "GET", "/v1/domains/reference/", API_AUTH_USER, NULL, domains_reference,
@@ -559,5 +559,5 @@ const struct api_route api_domains_routes[] = {
 	  empty_fields, 201, "Create a pending DKIM key at a new selector" },
 	{ "POST", "/v1/domains/{name}/dkim/activate/", API_AUTH_USER, NULL,
 	  dkim_activate, empty_fields, 200, "Switch signing to the pending key once published" },
-	{ NULL },
+	{ 0 },
 };

@@ -415,12 +415,12 @@ static const struct api_field put_fields[] = {
 	{ "inbox_id", API_T_STRING, false, false, NULL },
 	{ "default_address", API_T_STRING, false, true, "forward all incoming here" },
 	{ "enabled", API_T_BOOLEAN, false, false, "default true" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field inbox_only_fields[] = {
 	{ "inbox_id", API_T_STRING, false, false, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field rule_create_fields[] = {
@@ -429,7 +429,7 @@ static const struct api_field rule_create_fields[] = {
 	{ "condition_type", API_T_STRING, true, false, "all | sender | domain | subject_keyword" },
 	{ "condition_value", API_T_STRING, false, true, "required unless all" },
 	{ "priority", API_T_INTEGER, false, false, "lower = higher priority" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field rule_patch_fields[] = {
@@ -438,7 +438,7 @@ static const struct api_field rule_patch_fields[] = {
 	{ "condition_value", API_T_STRING, false, true, NULL },
 	{ "priority", API_T_INTEGER, false, false, NULL },
 	{ "enabled", API_T_BOOLEAN, false, false, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_forwarding_routes[] = {
@@ -465,5 +465,5 @@ const struct api_route api_forwarding_routes[] = {
 	{ "POST", "/v1/forwarding/unsubscribe/{token}/", API_AUTH_NONE, NULL,
 	  unsubscribe_post, api_body_ignored, 200,
 	  "One-click unsubscribe (RFC 8058) from a forwarding rule" },
-	{ NULL },
+	{ 0 },
 };

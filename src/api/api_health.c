@@ -21,5 +21,5 @@ health_get(struct api_ctx *ctx)
 const struct api_route api_health_routes[] = {
 	{ "GET", "/healthz", API_AUTH_NONE, NULL, health_get, NULL, 200,
 	  "Liveness and readiness" },
-	{ NULL },
+	{ 0 },
 };

@@ -372,14 +372,14 @@ static const struct api_field config_fields[] = {
 	{ "label_inference_threshold", API_T_NUMBER, false, true, "0.0-1.0; null = 0.65" },
 	{ "collaboration_enabled", API_T_BOOLEAN, false, false, NULL },
 	{ "webhook", API_T_OBJECT, false, true, "{url, events, secret}" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field webhook_fields[] = {
 	{ "url", API_T_STRING, true, false, "HTTPS URL" },
 	{ "events", API_T_STRING_ARRAY, false, false, "default [\"message.received\"]" },
 	{ "secret", API_T_STRING, false, false, "HMAC-SHA256 key; write-only" },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_inbox_config_routes[] = {
@@ -395,5 +395,5 @@ const struct api_route api_inbox_config_routes[] = {
 	  webhook_delete, NULL, 204, "Remove webhook config" },
 	{ "GET", "/v1/inboxes/{inbox_id}/quota/", API_AUTH_USER, NULL, quota_get,
 	  NULL, 200, "Storage quota for an inbox" },
-	{ NULL },
+	{ 0 },
 };

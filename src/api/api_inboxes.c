@@ -258,13 +258,13 @@ inboxes_delete(struct api_ctx *ctx)
 static const struct api_field create_fields[] = {
 	{ "address", API_T_STRING, true, false, "local@verified-domain" },
 	{ "display_name", API_T_STRING, false, true, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field patch_fields[] = {
 	{ "display_name", API_T_STRING, false, true, NULL },
 	{ "status", API_T_STRING, false, false, "active | suspended" },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_inboxes_routes[] = {
@@ -278,5 +278,5 @@ const struct api_route api_inboxes_routes[] = {
 	  patch_fields, 200, "Rename, suspend or reactivate an inbox" },
 	{ "DELETE", "/v1/inboxes/{inbox_id}/", API_AUTH_USER, NULL, inboxes_delete,
 	  NULL, 200, "Initiate inbox closure (status closing)" },
-	{ NULL },
+	{ 0 },
 };

@@ -168,14 +168,14 @@ static const struct api_field create_fields[] = {
 	{ "role", API_T_STRING, false, false, "member (default), admin, owner" },
 	{ "email", API_T_STRING, false, true, "Restrict to one email; null = open" },
 	{ "expires_at", API_T_STRING, false, true, "ISO 8601; null = no expiry" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field accept_fields[] = {
 	{ "invite_token", API_T_STRING, true, false, NULL },
 	{ "email", API_T_STRING, true, false, NULL },
 	{ "password", API_T_STRING, true, false, "8 to 1024 characters" },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_invites_routes[] = {
@@ -185,5 +185,5 @@ const struct api_route api_invites_routes[] = {
 	  create_fields, 201, "Create an invite; the token is returned once" },
 	{ "POST", "/v1/invites/accept/", API_AUTH_NONE, NULL, invites_accept,
 	  accept_fields, 201, "Accept an invite and create the user" },
-	{ NULL },
+	{ 0 },
 };

@@ -180,5 +180,5 @@ const struct api_route api_messages_routes[] = {
 	{ "GET", "/v1/messages/{message_id}/attachments/{attachment_id}/",
 	  API_AUTH_SCOPE, "email:read", attachment_get, NULL, 200,
 	  "Download an attachment (decoded bytes)" },
-	{ NULL },
+	{ 0 },
 };

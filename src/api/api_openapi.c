@@ -126,5 +126,5 @@ openapi_get(struct api_ctx *ctx)
 const struct api_route api_openapi_routes[] = {
 	{ "GET", "/v1/openapi.json", API_AUTH_NONE, NULL, openapi_get, NULL, 200,
 	  "This document" },
-	{ NULL },
+	{ 0 },
 };

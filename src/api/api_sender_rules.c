@@ -195,12 +195,12 @@ static const struct api_field put_fields[] = {
 	{ "outbound_mode", API_T_STRING, false, false, "open | allowlist | blocklist" },
 	{ "inbound_patterns", API_T_STRING_ARRAY, false, false, NULL },
 	{ "outbound_patterns", API_T_STRING_ARRAY, false, false, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field delete_fields[] = {
 	{ "inbox_id", API_T_STRING, false, false, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_sender_rules_routes[] = {
@@ -214,5 +214,5 @@ const struct api_route api_sender_rules_routes[] = {
 	  sender_rules_put, put_fields, 200, "Set sender rules" },
 	{ "DELETE", "/v1/sender-rules/", API_AUTH_SCOPE, "workflows:write",
 	  sender_rules_delete, delete_fields, 204, "Remove sender rules (resets to open)" },
-	{ NULL },
+	{ 0 },
 };

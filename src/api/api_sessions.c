@@ -176,7 +176,7 @@ signup(struct api_ctx *ctx)
 static const struct api_field login_fields[] = {
 	{ "email", API_T_STRING, true, false, NULL },
 	{ "password", API_T_STRING, true, false, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field signup_fields[] = {
@@ -184,7 +184,7 @@ static const struct api_field signup_fields[] = {
 	{ "signup_token", API_T_STRING, true, false, "From the approval link" },
 	{ "password", API_T_STRING, true, false, "8 to 1024 characters" },
 	{ "tenant_name", API_T_STRING, false, false, "Defaults to the email" },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_sessions_routes[] = {
@@ -194,5 +194,5 @@ const struct api_route api_sessions_routes[] = {
 	  "End the current session" },
 	{ "POST", "/v1/auth/signup/", API_AUTH_NONE, NULL, signup, signup_fields,
 	  201, "Create a tenant and its owner with a waitlist sign-up token" },
-	{ NULL },
+	{ 0 },
 };

@@ -113,7 +113,7 @@ static const struct api_field tenant_patch_fields[] = {
 	{ "audit_retention_days", API_T_INTEGER, false, false, "1-3650" },
 	{ "default_timezone", API_T_STRING, false, false, "IANA name" },
 	{ "workflow_review_defaults", API_T_OBJECT, false, false, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_tenants_routes[] = {
@@ -127,5 +127,5 @@ const struct api_route api_tenants_routes[] = {
 	  tenants_cap_resources, NULL, 200, "List configurable cap resources" },
 	{ "GET", "/v1/tenants/cap-modes/", API_AUTH_ADMIN, NULL, tenants_cap_modes,
 	  NULL, 200, "List cap behavior modes" },
-	{ NULL },
+	{ 0 },
 };

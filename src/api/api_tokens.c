@@ -366,13 +366,13 @@ static const struct api_field create_fields[] = {
 	{ "expires_at", API_T_STRING, false, true, "ISO 8601; omit for no expiry" },
 	{ "requires_approval", API_T_STRING_ARRAY, false, false,
 	  "Scopes whose actions queue for human review" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct api_field patch_fields[] = {
 	{ "action", API_T_STRING, true, false, "rotate | pause | resume" },
 	{ "inbox_id", API_T_STRING, false, false, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_tokens_routes[] = {
@@ -388,5 +388,5 @@ const struct api_route api_tokens_routes[] = {
 	  patch_fields, 200, "Rotate, pause, or resume a token" },
 	{ "DELETE", "/v1/tokens/{token_id}/", API_AUTH_USER, NULL, tokens_delete,
 	  NULL, 204, "Revoke a token" },
-	{ NULL },
+	{ 0 },
 };

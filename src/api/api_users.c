@@ -50,5 +50,5 @@ users_me(struct api_ctx *ctx)
 const struct api_route api_users_routes[] = {
 	{ "GET", "/v1/users/me/", API_AUTH_USER, NULL, users_me, NULL, 200,
 	  "The signed-in user and the next set-up step" },
-	{ NULL },
+	{ 0 },
 };

@@ -58,7 +58,7 @@ waitlist_validate(struct api_ctx *ctx)
 
 static const struct api_field waitlist_fields[] = {
 	{ "email", API_T_STRING, true, false, "Applicant's email address" },
-	{ NULL },
+	{ 0 },
 };
 
 const struct api_route api_waitlist_routes[] = {
@@ -66,5 +66,5 @@ const struct api_route api_waitlist_routes[] = {
 	  waitlist_fields, 202, "Submit an access request (idempotent)" },
 	{ "GET", "/v1/waitlist/validate/", API_AUTH_NONE, NULL, waitlist_validate,
 	  NULL, 200, "Validate a sign-up token (?email=&signup_token=)" },
-	{ NULL },
+	{ 0 },
 };

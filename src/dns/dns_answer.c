@@ -103,7 +103,10 @@ parse_txt(const unsigned char *msg, int len, struct dns_result *res)
 			add_record(res, cur.data);
 			cur = (struct buf){ 0 };
 		}
-		buf_append(&cur, t->txt, t->length);
+		/* A NUL cannot live in our C strings; 0x7F keeps the record
+		 * invalid instead of silently cut short. */
+		for (size_t k = 0; k < t->length; k++)
+			buf_append(&cur, t->txt[k] ? (const char *)&t->txt[k] : "\x7f", 1);
 		if (!cur.data)
 			buf_append(&cur, "", 0);
 	}

@@ -6,35 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gent/listener.h"
 #include "gent/log.h"
 #include "http_int.h"
-
-static int
-parse_listen(const char *addr, struct sockaddr_storage *ss)
-{
-	char host[256];
-	const char *colon;
-	int port;
-
-	if (addr[0] == '[') {
-		const char *close = strchr(addr, ']');
-		if (!close || (size_t)(close - addr - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, addr + 1, (size_t)(close - addr - 1));
-		host[close - addr - 1] = '\0';
-		port = (int)strtol(close + 2, NULL, 10);
-		return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
-	}
-	colon = strrchr(addr, ':');
-	if (!colon || (size_t)(colon - addr) >= sizeof(host))
-		return -1;
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	port = (int)strtol(colon + 1, NULL, 10);
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof(host), "127.0.0.1");
-	return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
-}
 
 static void
 on_connection(uv_stream_t *listener, int status)
@@ -54,31 +28,17 @@ http_server_start(struct http_server **srv_r, uv_loop_t *loop,
     http_handler_fn handler, void *ctx, char **error_r)
 {
 	struct http_server *srv = xcalloc(1, sizeof(*srv));
-	struct sockaddr_storage ss;
-	int rc;
 
 	srv->loop = loop;
 	srv->limits = *limits;
 	srv->handler = handler;
 	srv->ctx = ctx;
-	if (parse_listen(listen_addr, &ss) != 0) {
-		*error_r = xasprintf("http_listen %s: not an IP address and port", listen_addr);
-		free(srv);
-		return -1;
-	}
-	uv_tcp_init(loop, &srv->listener);
-	srv->listener.data = srv;
-	if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection)) != 0) {
-		*error_r = xasprintf("http_listen %s: %s", listen_addr, uv_strerror(rc));
-		/* The handle is closed by the caller's loop teardown. */
-		srv->draining = true;
-		uv_close((uv_handle_t *)&srv->listener, NULL);
-		srv->listener_closed = true;
-		*srv_r = srv;
-		return -1;
-	}
 	*srv_r = srv;
+	if (listener_open(&srv->listener, loop, "http_listen", listen_addr,
+	    on_connection, srv, error_r) != 0) {
+		srv->listener_closed = true;
+		return -1;
+	}
 	return 0;
 }
 

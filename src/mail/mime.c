@@ -82,7 +82,8 @@ decoded_content(GMimePart *part, size_t *len_r)
 	g_mime_data_wrapper_write_to_stream(w, mem);
 	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	out = xmalloc(bytes->len + 1);
-	memcpy(out, bytes->data, bytes->len);
+	if (bytes->len)
+		memcpy(out, bytes->data, bytes->len);
 	out[bytes->len] = '\0';
 	*len_r = bytes->len;
 	g_object_unref(mem);
@@ -111,7 +112,8 @@ add_attachment(struct mime_summary *out, GMimeObject *obj, const char *type,
 		GByteArray *bytes;
 		g_mime_object_write_content_to_stream(obj, NULL, mem);
 		bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-		a->data = xstrndup((const char *)bytes->data, bytes->len);
+		a->data = bytes->len ? xstrndup((const char *)bytes->data, bytes->len) :
+		    xstrdup("");
 		a->size = bytes->len;
 		g_object_unref(mem);
 	}
@@ -145,9 +147,12 @@ walk(GMimeObject *obj, int depth, int *leaves, struct mime_summary *out)
 	    ((!out->text_body && g_ascii_strcasecmp(type, "text/plain") == 0) ||
 	    (!out->html_body && g_ascii_strcasecmp(type, "text/html") == 0))) {
 		char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+		/* No or unknown charset leaves raw bytes: the API promises UTF-8. */
+		char *valid = g_utf8_make_valid(text ? text : "", -1);
 		char **slot = g_ascii_strcasecmp(type, "text/plain") == 0 ?
 		    &out->text_body : &out->html_body;
-		*slot = xstrdup(text ? text : "");
+		*slot = xstrdup(valid);
+		g_free(valid);
 		g_free(text);
 	} else {
 		add_attachment(out, obj, type, disp);

@@ -119,7 +119,8 @@ mail_params(struct smtp_session *s, char *params)
 				return -1;
 			}
 		} else if (strcasecmp(p, "SMTPUTF8") != 0) {
-			smtp__reply(s, 555, "5.5.4 Unsupported parameter %.64s", p);
+			/* Not echoed: the client's bytes could forge a reply line. */
+			smtp__reply(s, 555, "5.5.4 Unsupported MAIL parameter");
 			return -1;
 		}
 	}
@@ -375,7 +376,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "VRFY", true, true, cmd_vrfy },
 	{ "HELP", false, true, cmd_help },
 	{ "STARTTLS", false, false, cmd_starttls },
-	{ NULL, false, false, NULL },
+	{ 0 },
 };
 
 /* HTTP and proxy requests sent to the SMTP port: answer once and hang up. */

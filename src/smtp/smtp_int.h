@@ -71,6 +71,7 @@ struct smtp_session {
 	int			 refs;		/* handles + jobs */
 	bool			 closing;
 	bool			 reading;
+	bool			 peer_eof;	/* client half-closed its side */
 	char			 client_ip[64];
 	char			*helo;
 	struct buf		 in;		/* plaintext not yet processed */

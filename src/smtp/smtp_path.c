@@ -64,8 +64,12 @@ domain_part(const char *p)
 	size_t i = 0;
 
 	if (p[0] == '[') {
-		while (p[i] && p[i] != ']' && p[i] != '>' && i < DOMAIN_MAX)
-			i++;
+		/* dcontent = %d33-90 / %d94-126 (RFC 5321 4.1.3): no controls,
+		 * spaces, brackets or backslashes in an address literal. */
+		for (i = 1; p[i] && p[i] != ']' && i < DOMAIN_MAX; i++)
+			if ((unsigned char)p[i] < 33 || (unsigned char)p[i] > 126 ||
+			    p[i] == '[' || p[i] == '\\')
+				return 0;
 		return p[i] == ']' && i > 1 ? i + 1 : 0;
 	}
 	for (;;) {

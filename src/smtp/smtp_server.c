@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gent/listener.h"
 #include "gent/log.h"
 #include "smtp_int.h"
 
@@ -32,26 +33,6 @@ on_connection(uv_stream_t *l, int status)
 	smtp__session_accept(srv);
 }
 
-static int
-bind_addr(const char *addr, struct sockaddr_storage *ss)
-{
-	char host[256];
-	const char *colon = strrchr(addr, ':');
-	int port;
-
-	if (!colon || (size_t)(colon - addr) >= sizeof(host))
-		return -1;
-	port = (int)strtol(colon + 1, NULL, 10);
-	if (addr[0] == '[') {
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - addr - 2), addr + 1);
-		return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
-	}
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof(host), "127.0.0.1");
-	return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
-}
-
 int
 smtp_server_start(struct smtp_server **srv_r, uv_loop_t *loop,
     const char *listen_addr, const char *hostname,
@@ -59,8 +40,6 @@ smtp_server_start(struct smtp_server **srv_r, uv_loop_t *loop,
     struct ssl_ctx_st *tls, char **error_r)
 {
 	struct smtp_server *srv = xcalloc(1, sizeof(*srv));
-	struct sockaddr_storage ss;
-	int rc;
 
 	srv->loop = loop;
 	srv->hostname = xstrdup(hostname);
@@ -68,17 +47,8 @@ smtp_server_start(struct smtp_server **srv_r, uv_loop_t *loop,
 	srv->hooks = *hooks;
 	srv->tls = tls;
 	*srv_r = srv;
-	if (bind_addr(listen_addr, &ss) != 0) {
-		*error_r = xasprintf("smtp_listen %s: not an IP address and port", listen_addr);
-		srv->listener_closed = true;
-		return -1;
-	}
-	uv_tcp_init(loop, &srv->listener);
-	srv->listener.data = srv;
-	if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection)) != 0) {
-		*error_r = xasprintf("smtp_listen %s: %s", listen_addr, uv_strerror(rc));
-		uv_close((uv_handle_t *)&srv->listener, NULL);
+	if (listener_open(&srv->listener, loop, "smtp_listen", listen_addr,
+	    on_connection, srv, error_r) != 0) {
 		srv->listener_closed = true;
 		return -1;
 	}

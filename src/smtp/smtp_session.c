@@ -284,6 +284,13 @@ smtp__process(struct smtp_session *s)
 	}
 	if (s->closing)
 		return;
+	/* After a half-close, nothing more will come: close once caught up. */
+	if (s->peer_eof && s->in.len == 0 && !(s->flags & SMTP_SF_BUSY) &&
+	    s->state != SMTP_S_CLOSING) {
+		smtp__set_state(s, SMTP_S_CLOSING);
+		flush(s);
+		return;
+	}
 	/* Draining: a session that just became idle is told so and closed. */
 	if (s->srv->draining && smtp__is_idle(s)) {
 		smtp__reply(s, 421, "4.3.2 %s shutting down", s->srv->hostname);
@@ -309,6 +316,14 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 {
 	struct smtp_session *s = st->data;
 
+	if (nread == UV_EOF && !(s->flags & SMTP_SF_TLS)) {
+		/* Half-close: commands already sent still get their replies. */
+		s->peer_eof = true;
+		uv_read_stop(st);
+		s->reading = false;
+		smtp__process(s);
+		return;
+	}
 	if (nread < 0) {
 		smtp__close(s);
 		return;
@@ -338,7 +353,7 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 static void
 start_reading(struct smtp_session *s)
 {
-	if (s->reading || s->closing)
+	if (s->reading || s->closing || s->peer_eof)
 		return;
 	if (uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) == 0)
 		s->reading = true;
