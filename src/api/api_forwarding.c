@@ -52,7 +52,7 @@ forwarding_public(const char *inbox_id, json_t *settings)
 
 	return json_pack("{s:s, s:O, s:b}", "inbox_id", inbox_id,
 	    "default_address", addr ? addr : json_null(),
-	    "enabled", f ? json_is_true(json_object_get(f, "enabled")) : 0);
+	    "enabled", f ? json_is_true(json_object_get(f, "enabled")) : 1);
 }
 
 /* A destination must be an address and not the inbox itself (a loop). */

@@ -68,8 +68,8 @@ webhook_public(json_t *wh)
 	if (!json_is_object(wh))
 		return json_null();
 	json_t *events = json_object_get(wh, "events");
-	return json_pack("{s:O, s:O, s:b}", "url", json_object_get(wh, "url"),
-	    "events", events ? events : json_pack("[s]", "message.received"),
+	return json_pack("{s:O, s:o, s:b}", "url", json_object_get(wh, "url"),
+	    "events", events ? json_incref(events) : json_pack("[s]", "message.received"),
 	    "has_secret", json_string_length(json_object_get(wh, "secret")) > 0);
 }
 
@@ -78,14 +78,17 @@ config_public(const char *inbox_id, json_t *s)
 {
 	json_t *tz = json_object_get(s, "default_timezone");
 	json_t *lit = json_object_get(s, "label_inference_threshold");
+	json_t *missed = json_object_get(s, "missed_reply_threshold_days");
+	json_t *sig = json_object_get(s, "signature");
 
-	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:b, s:o}",
+	/* "o" takes the reference: stored values are increfed, defaults new. */
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o}",
 	    "inbox_id", inbox_id,
-	    "default_timezone", tz ? tz : json_string("UTC"),
-	    "missed_reply_threshold_days", json_object_get(s, "missed_reply_threshold_days") ?
-	    json_object_get(s, "missed_reply_threshold_days") : json_null(),
-	    "signature", json_object_get(s, "signature") ? json_object_get(s, "signature") : json_null(),
-	    "label_inference_threshold", lit ? lit : json_real(DEFAULT_LABEL_INFERENCE),
+	    "default_timezone", tz ? json_incref(tz) : json_string("UTC"),
+	    "missed_reply_threshold_days", missed ? json_incref(missed) : json_null(),
+	    "signature", sig ? json_incref(sig) : json_null(),
+	    "label_inference_threshold", lit ? json_incref(lit) :
+	    json_real(DEFAULT_LABEL_INFERENCE),
 	    "collaboration_enabled", json_is_true(json_object_get(s, "collaboration_enabled")),
 	    "webhook", webhook_public(json_object_get(s, "webhook")));
 }

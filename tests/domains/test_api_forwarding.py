@@ -38,8 +38,10 @@ class ForwardingTest(GentdTestCase):
         a = self.a
         st, _, f = self.fwd("GET", query="?inbox_id=" + a.inbox_id)
         self.assertEqual(st, 200, f)
+        # Forwarding is on until DELETE turns it off: rules forward even
+        # without a default address (the receive path agrees).
         self.assertEqual(f, {"inbox_id": a.inbox_id, "default_address": None,
-                             "enabled": False})
+                             "enabled": True})
         st, _, f = self.fwd("PUT", {"inbox_id": a.inbox_id,
                                     "default_address": "ops@example.org"})
         self.assertEqual(st, 200, f)
