@@ -28,18 +28,15 @@
 #include "gent/timefmt.h"
 #include "gent/util.h"
 
-/* Find a receiving inbox; fills "tenant inbox" or returns NOT_FOUND. */
+/* Run a one-row query with one text bind; fills "tenant inbox". */
 static int
-find_inbox(struct store_db *control, const char *addr, char **cookie_r)
+inbox_query(sqlite3 *conn, const char *sql, const char *value, char **cookie_r)
 {
-	sqlite3 *conn = store_db_acquire(control);
-	sqlite3_stmt *st = store_prepare(conn, "SELECT i.tenant_id, i.id FROM "
-	    "inboxes i JOIN domains d ON d.id = i.domain_id WHERE i.address = ? "
-	    "AND i.status IN ('active', 'suspended') AND d.status = 'verified'");
+	sqlite3_stmt *st = store_prepare(conn, sql);
 	int rc = STORE_ERR_SQL;
 
 	if (st) {
-		store_bind_text(st, 1, addr);
+		store_bind_text(st, 1, value);
 		rc = STORE_ERR_NOT_FOUND;
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			*cookie_r = xasprintf("%s %s", sqlite3_column_text(st, 0),
@@ -48,7 +45,38 @@ find_inbox(struct store_db *control, const char *addr, char **cookie_r)
 		}
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Find a receiving inbox; fills "tenant inbox" or returns NOT_FOUND.
+ * postmaster@<domain> (RFC 5321 4.5.1) goes to that inbox when it exists,
+ * else to the oldest receiving inbox of the domain; the bare <postmaster>
+ * is postmaster@<our hostname>.
+ */
+static int
+find_inbox(struct app *app, const char *addr, char **cookie_r)
+{
+	struct store_db *control = store_control(app->store);
+	sqlite3 *conn = store_db_acquire(control);
+	const char *at = strrchr(addr, '@');
+	char *pm = NULL;
+	int rc;
+
+	if (!at && strcasecmp(addr, "postmaster") == 0)
+		addr = pm = xasprintf("postmaster@%s", app->conf->hostname);
+	at = strrchr(addr, '@');
+	rc = inbox_query(conn, "SELECT i.tenant_id, i.id FROM inboxes i JOIN "
+	    "domains d ON d.id = i.domain_id WHERE i.address = ? AND i.status IN "
+	    "('active', 'suspended') AND d.status = 'verified'", addr, cookie_r);
+	if (rc == STORE_ERR_NOT_FOUND && at && (size_t)(at - addr) == 10 &&
+	    strncasecmp(addr, "postmaster", 10) == 0)
+		rc = inbox_query(conn, "SELECT i.tenant_id, i.id FROM inboxes i JOIN "
+		    "domains d ON d.id = i.domain_id WHERE d.name = lower(?) AND "
+		    "d.status = 'verified' AND i.status IN ('active', 'suspended') "
+		    "ORDER BY i.created_at, i.id LIMIT 1", at + 1, cookie_r);
 	store_db_release(control, &conn);
+	free(pm);
 	return rc;
 }
 
@@ -85,7 +113,7 @@ hook_rcpt(void *ctx, const struct smtp_envelope *env, const char *rcpt,
     char **cookie_r, struct smtp_reply *out)
 {
 	struct app *app = ctx;
-	int rc = find_inbox(store_control(app->store), rcpt, cookie_r);
+	int rc = find_inbox(app, rcpt, cookie_r);
 
 	(void)env;
 	if (rc == STORE_OK && mailbox_full(app, *cookie_r)) {

@@ -208,7 +208,10 @@ cmd_rcpt(struct smtp_session *s, char *arg)
 		bad_sequence(s, "Need MAIL before RCPT");
 		return;
 	}
-	if (strncasecmp(arg, "TO:", 3) != 0 ||
+	/* RFC 5321 4.5.1: the bare <postmaster> must be accepted too. */
+	if (strcasecmp(arg, "TO:<postmaster>") == 0) {
+		path = (struct smtp_path){ xstrdup("postmaster"), NULL };
+	} else if (strncasecmp(arg, "TO:", 3) != 0 ||
 	    smtp_path_parse(arg + 3, false, &path, &why) != 0) {
 		smtp__reply(s, 501, "5.5.4 Syntax: RCPT TO:<address>");
 		s->errors++;

@@ -212,6 +212,20 @@ class SmtpBasicTest(SmtpTestCase):
         m = self.only(subject)
         self.assertEqual(m["mail_from"], "")
 
+    def test_postmaster_reaches_the_domain(self):
+        """RFC 5321 4.5.1: postmaster@<our domain> is always accepted; with
+        no postmaster inbox it goes to the domain's oldest inbox (bot)."""
+        subject = harness.uniq("pm-")
+        c = self.conn()
+        c.ehlo()
+        self.assertReply(c.cmd("MAIL FROM:<someone@client.gentd.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<PostMaster@%s>" % self.env.domain), 250, "2.1.5")
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(dot_stuff(make_message(subject)))
+        self.assertReply(c.reply(), 250, "2.0.0")
+        m = self.only(subject)
+        self.assertEqual(m["rcpt_to"].lower(), "postmaster@%s" % self.env.domain)
+
     def test_null_recipient_refused(self):
         c = self.conn()
         c.ehlo()
