@@ -6,6 +6,7 @@
 
 #include <llhttp.h>
 
+#include "gent/drain.h"
 #include "gent/http.h"
 
 enum http_conn_phase {
@@ -49,10 +50,7 @@ struct http_server {
 	uint64_t		 next_request_seq;
 	bool			 draining;
 	bool			 listener_closed;
-	uv_timer_t		 grace_timer;
-	bool			 grace_timer_active;
-	void			(*drain_cb)(void *arg);
-	void			*drain_arg;
+	struct drain		 drain;
 };
 
 /* http_conn.c */

@@ -42,22 +42,6 @@ http_server_start(struct http_server **srv_r, uv_loop_t *loop,
 	return 0;
 }
 
-static void
-drain_finished(struct http_server *srv)
-{
-	void (*cb)(void *) = srv->drain_cb;
-
-	if (!cb || srv->conns)
-		return;
-	srv->drain_cb = NULL;
-	if (srv->grace_timer_active) {
-		uv_timer_stop(&srv->grace_timer);
-		uv_close((uv_handle_t *)&srv->grace_timer, NULL);
-		srv->grace_timer_active = false;
-	}
-	cb(srv->drain_arg);
-}
-
 void
 http__server_conn_gone(struct http_server *srv, struct http_conn *c)
 {
@@ -69,7 +53,7 @@ http__server_conn_gone(struct http_server *srv, struct http_conn *c)
 		c->next->prev = c->prev;
 	srv->n_conns--;
 	if (srv->draining)
-		drain_finished(srv);
+		drain_check(&srv->drain, srv->conns == NULL);
 }
 
 static void
@@ -88,8 +72,6 @@ http_server_drain(struct http_server *srv, uint64_t grace_ms,
     void (*done_cb)(void *arg), void *arg)
 {
 	srv->draining = true;
-	srv->drain_cb = done_cb;
-	srv->drain_arg = arg;
 	if (!srv->listener_closed) {
 		uv_close((uv_handle_t *)&srv->listener, NULL);
 		srv->listener_closed = true;
@@ -97,11 +79,8 @@ http_server_drain(struct http_server *srv, uint64_t grace_ms,
 	for (struct http_conn *c = srv->conns; c; c = c->next)
 		if (http__conn_is_idle(c))
 			http__conn_close(c);
-	uv_timer_init(srv->loop, &srv->grace_timer);
-	srv->grace_timer.data = srv;
-	srv->grace_timer_active = true;
-	uv_timer_start(&srv->grace_timer, on_grace_expired, grace_ms, 0);
-	drain_finished(srv);
+	drain_begin(&srv->drain, srv->loop, grace_ms, done_cb, arg, on_grace_expired, srv);
+	drain_check(&srv->drain, srv->conns == NULL);
 }
 
 void

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "gent/drain.h"
 #include "gent/smtp.h"
 #include "gent/smtp_parse.h"
 #include "gent/tls.h"
@@ -54,10 +55,7 @@ struct smtp_server {
 	uint64_t		 next_id;
 	bool			 draining;
 	bool			 listener_closed;
-	uv_timer_t		 grace_timer;
-	bool			 grace_active;
-	void			(*drain_cb)(void *);
-	void			*drain_arg;
+	struct drain		 drain;
 };
 
 struct smtp_session {

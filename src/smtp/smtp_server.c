@@ -65,22 +65,6 @@ smtp__server_count_ip(struct smtp_server *srv, const char *ip)
 	return n;
 }
 
-static void
-drain_check(struct smtp_server *srv)
-{
-	void (*cb)(void *) = srv->drain_cb;
-
-	if (!cb || srv->sessions)
-		return;
-	srv->drain_cb = NULL;
-	if (srv->grace_active) {
-		uv_timer_stop(&srv->grace_timer);
-		uv_close((uv_handle_t *)&srv->grace_timer, NULL);
-		srv->grace_active = false;
-	}
-	cb(srv->drain_arg);
-}
-
 void
 smtp__server_session_gone(struct smtp_server *srv, struct smtp_session *s)
 {
@@ -91,7 +75,8 @@ smtp__server_session_gone(struct smtp_server *srv, struct smtp_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	srv->n_sessions--;
-	drain_check(srv);
+	if (srv->draining)
+		drain_check(&srv->drain, srv->sessions == NULL);
 }
 
 static void
@@ -108,8 +93,6 @@ smtp_server_drain(struct smtp_server *srv, uint64_t grace_ms,
     void (*done_cb)(void *arg), void *arg)
 {
 	srv->draining = true;
-	srv->drain_cb = done_cb;
-	srv->drain_arg = arg;
 	if (!srv->listener_closed) {
 		uv_close((uv_handle_t *)&srv->listener, NULL);
 		srv->listener_closed = true;
@@ -121,11 +104,8 @@ smtp_server_drain(struct smtp_server *srv, uint64_t grace_ms,
 			smtp__set_state(s, SMTP_S_CLOSING);
 			smtp__process(s);
 		}
-	uv_timer_init(srv->loop, &srv->grace_timer);
-	srv->grace_timer.data = srv;
-	srv->grace_active = true;
-	uv_timer_start(&srv->grace_timer, on_grace, grace_ms, 0);
-	drain_check(srv);
+	drain_begin(&srv->drain, srv->loop, grace_ms, done_cb, arg, on_grace, srv);
+	drain_check(&srv->drain, srv->sessions == NULL);
 }
 
 void
