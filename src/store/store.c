@@ -24,14 +24,36 @@ make_dir(const char *path, char **error_r)
 	return 0;
 }
 
+/*
+ * Before SQLite's first use: no memory statistics (they take a global
+ * mutex on every allocation, the top cost under load), and no per-
+ * connection mutexes (each connection is used by one thread at a time).
+ */
+static void
+sqlite_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+}
+
+static void
+tune_sqlite_once(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, sqlite_config);
+}
+
 int
 store_open(struct store **store_r, const char *data_dir, char **error_r)
 {
-	struct store *s = xcalloc(1, sizeof(*s));
+	struct store *s;
 	char *tenants = xasprintf("%s/tenants", data_dir);
 	char *path = xasprintf("%s/control.db", data_dir);
 	int rc = -1;
 
+	tune_sqlite_once();
+	s = xcalloc(1, sizeof(*s));
 	s->data_dir = xstrdup(data_dir);
 	pthread_mutex_init(&s->tenants_lock, NULL);
 	if (make_dir(data_dir, error_r) == 0 && make_dir(tenants, error_r) == 0 &&
