@@ -53,8 +53,11 @@ int store_db_write(struct store_db *db, store_write_fn fn, void *arg);
 
 /* Helpers for code that runs SQL (inside src/store and write functions). */
 
-/** Prepare sql or log and return NULL. */
+/** A prepared statement for sql (cached per connection), or NULL after
+ *  logging. Give it back with store_finish(), never sqlite3_finalize(). */
 sqlite3_stmt *store_prepare(sqlite3 *conn, const char *sql);
+/** Reset a statement from store_prepare() for reuse (or finalize it). */
+void store_finish(sqlite3_stmt *st);
 /** Bind text or NULL. */
 void store_bind_text(sqlite3_stmt *st, int idx, const char *s);
 /** Column as a fresh string (NULL stays NULL). Caller frees. */

@@ -44,7 +44,7 @@ inbox_query(sqlite3 *conn, const char *sql, const char *value, char **cookie_r)
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 

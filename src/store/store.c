@@ -133,19 +133,6 @@ store_tenant(struct store *s, const char *tenant_id, struct store_db **db_r,
 	return rc;
 }
 
-sqlite3_stmt *
-store_prepare(sqlite3 *conn, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(conn, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_error("store", NULL, "prepare failed: %s: %s",
-		    sqlite3_errmsg(conn), sql);
-		return NULL;
-	}
-	return st;
-}
-
 void
 store_bind_text(sqlite3_stmt *st, int idx, const char *s)
 {
@@ -205,7 +192,7 @@ store_audit_append(sqlite3 *conn, const struct store_audit *a)
 	store_bind_text(st, 9, a->request_id);
 	sqlite3_bind_int64(st, 10, time_now_ms());
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	free(id);
 	return rc;
 }

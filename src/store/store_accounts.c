@@ -27,7 +27,7 @@ tenant_by_name(sqlite3 *conn, const char *name, char id[64])
 		store__copy_col(st, 0, id, 64);
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 
@@ -49,7 +49,7 @@ insert_tenant(sqlite3 *conn, const char *name, char id_r[64])
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, now);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	snprintf(id_r, 64, "%s", id);
 	free(id);
 	return rc;
@@ -74,7 +74,7 @@ insert_user(sqlite3 *conn, struct new_user *u)
 	store_bind_text(st, 5, u->role);
 	sqlite3_bind_int64(st, 6, time_now_ms());
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	snprintf(u->user_id_r, sizeof(u->user_id_r), "%s", id);
 	free(id);
 	return rc;
@@ -167,7 +167,7 @@ user_query(struct store_db *db, const char *where, const char *value,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	free(sql);
 	store_db_release(db, &conn);
 	return rc;
@@ -226,12 +226,12 @@ login_begin_fn(sqlite3 *conn, void *arg)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, j->user_id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		store_finish(st);
 		return STORE_ERR_NOT_FOUND;
 	}
 	failures = sqlite3_column_int(st, 0);
 	locked = sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
+	store_finish(st);
 	*j->locked_until_r = locked;
 	if (locked > j->now)
 		return STORE_ERR_FORBIDDEN;
@@ -245,7 +245,7 @@ login_begin_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 2, lock ? j->now + lock : 0);
 	store_bind_text(st, 3, j->user_id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 
@@ -283,7 +283,7 @@ session_create_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 5, time_now_ms());
 	sqlite3_bind_int64(st, 6, j->expires_at);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (rc != STORE_OK)
 		return rc;
 	/* A successful sign-in ends the run of failures. */
@@ -293,7 +293,7 @@ session_create_fn(sqlite3 *conn, void *arg)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, j->user_id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -331,7 +331,7 @@ store_sessions_by_digest(struct store_db *db, const char *digest,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }
@@ -356,7 +356,7 @@ session_revoke_fn(sqlite3 *conn, void *arg)
 	rc = store_step_done(st);
 	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
 		rc = STORE_ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -390,7 +390,7 @@ store_tenants_get(struct store_db *db, const char *id, struct tenant_row *out)
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }
@@ -420,7 +420,7 @@ merged_settings(sqlite3 *conn, const char *id, const char *patch_text)
 		if (sqlite3_step(st) == SQLITE_ROW)
 			cur = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (!json_is_object(cur)) {
 		json_decref(cur);
 		cur = json_object();
@@ -453,7 +453,7 @@ tenant_patch_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 3, time_now_ms());
 	store_bind_text(st, 4, j->id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	free(settings);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
@@ -478,7 +478,7 @@ count_where(sqlite3 *conn, const char *sql, const char *tenant_id)
 	store_bind_text(st, 1, tenant_id);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return n;
 }
 

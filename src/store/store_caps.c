@@ -34,7 +34,7 @@ store_caps_get(struct store_db *db, const char *inbox_id, const char *resource,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }
@@ -71,7 +71,7 @@ put_fn(sqlite3 *conn, void *arg)
 	store_bind_text(st, 6, c->alert_thresholds ? c->alert_thresholds : "[]");
 	sqlite3_bind_int64(st, 7, c->updated_at);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -99,7 +99,7 @@ delete_fn(sqlite3 *conn, void *arg)
 	rc = store_step_done(st);
 	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
 		rc = STORE_ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -132,7 +132,7 @@ store_caps_mailbox_usage(struct store_db *db, const char *inbox_id,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }

@@ -87,6 +87,7 @@ writer_main(void *arg)
 {
 	struct store_db *db = arg;
 
+	store__cache_bind(db->writer_conn, &db->writer_cache);
 	pthread_mutex_lock(&db->lock);
 	for (;;) {
 		while (!db->queue_head && !db->stopping)
@@ -111,6 +112,8 @@ writer_main(void *arg)
 		pthread_cond_broadcast(&db->done_cv);
 	}
 	pthread_mutex_unlock(&db->lock);
+	store__cache_free(&db->writer_cache);
+	store__cache_unbind(db->writer_conn);
 	return NULL;
 }
 
@@ -137,35 +140,42 @@ store_db_write(struct store_db *db, store_write_fn fn, void *arg)
 sqlite3 *
 store_db_acquire(struct store_db *db)
 {
-	sqlite3 *conn = NULL;
+	struct store_reader *r = NULL;
 	char *err = NULL;
 
 	pthread_mutex_lock(&db->lock);
 	if (db->n_readers > 0)
-		conn = db->readers[--db->n_readers];
+		r = db->readers[--db->n_readers];
 	pthread_mutex_unlock(&db->lock);
-	if (conn)
-		return conn;
-	if (open_conn(db->path, SQLITE_OPEN_READONLY, &conn, &err) != 0) {
-		/* The file was opened read-write at start-up: this is fatal. */
-		log_error("store", NULL, "%s", err);
-		abort();
+	if (!r) {
+		r = xcalloc(1, sizeof(*r));
+		if (open_conn(db->path, SQLITE_OPEN_READONLY, &r->conn, &err) != 0) {
+			/* The file was opened read-write at start-up: fatal. */
+			log_error("store", NULL, "%s", err);
+			abort();
+		}
+		sqlite3_exec(r->conn, "PRAGMA query_only = ON", NULL, NULL, NULL);
 	}
-	sqlite3_exec(conn, "PRAGMA query_only = ON", NULL, NULL, NULL);
-	return conn;
+	store__cache_bind(r->conn, &r->cache);
+	return r->conn;
 }
 
 void
 store_db_release(struct store_db *db, sqlite3 **conn)
 {
+	struct store_reader *r;
+
 	if (!*conn)
 		return;
+	/* The cache is the reader's first member after conn: find the reader. */
+	r = store__reader_of(*conn);
+	store__cache_unbind(*conn);
 	pthread_mutex_lock(&db->lock);
 	if (db->n_readers == db->cap_readers) {
 		db->cap_readers = db->cap_readers ? db->cap_readers * 2 : 8;
 		db->readers = xrealloc(db->readers, db->cap_readers * sizeof(*db->readers));
 	}
-	db->readers[db->n_readers++] = *conn;
+	db->readers[db->n_readers++] = r;
 	pthread_mutex_unlock(&db->lock);
 	*conn = NULL;
 }
@@ -213,8 +223,11 @@ store__db_close(struct store_db **dbp)
 		pthread_join(db->writer, NULL);
 	}
 	sqlite3_close(db->writer_conn);
-	for (size_t i = 0; i < db->n_readers; i++)
-		sqlite3_close(db->readers[i]);
+	for (size_t i = 0; i < db->n_readers; i++) {
+		store__cache_free(&db->readers[i]->cache);
+		sqlite3_close(db->readers[i]->conn);
+		free(db->readers[i]);
+	}
 	free(db->readers);
 	pthread_mutex_destroy(&db->lock);
 	pthread_cond_destroy(&db->work_cv);

@@ -68,7 +68,7 @@ insert_key(sqlite3 *conn, const struct dkim_key_row *k)
 	else
 		sqlite3_bind_null(st, 8);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 
@@ -99,7 +99,7 @@ create_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 7, d->created_at);
 	sqlite3_bind_int64(st, 8, d->created_at);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (rc == STORE_OK)
 		rc = insert_key(conn, j->k);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
@@ -133,7 +133,7 @@ store_domains_get(struct store_db *db, const char *tenant_id, const char *name,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }
@@ -159,7 +159,7 @@ store_domains_list(struct store_db *db, const char *tenant_id, int limit,
 			read_domain(st, &rows[n++]);
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	*more_r = n > limit;
 	if (*more_r)
@@ -193,7 +193,7 @@ check_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int(st, 3, j->verified);
 	store_bind_text(st, 4, j->id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -224,7 +224,7 @@ delete_fn(sqlite3 *conn, void *arg)
 	store_bind_text(st, 1, j->id);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		live = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (live > 0)
 		return STORE_ERR_CONFLICT;
 	/* Closing and purged inboxes keep their rows but lose the domain link. */
@@ -233,7 +233,7 @@ delete_fn(sqlite3 *conn, void *arg)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, j->id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (rc != STORE_OK)
 		return rc;
 	st = store_prepare(conn, "DELETE FROM domains WHERE id = ? AND tenant_id = ?");
@@ -244,7 +244,7 @@ delete_fn(sqlite3 *conn, void *arg)
 	rc = store_step_done(st);
 	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
 		rc = STORE_ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -292,7 +292,7 @@ store_dkim_keys_list(struct store_db *db, const char *domain_id,
 		}
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	*rows_r = rows;
 	*n_r = n;
@@ -328,7 +328,7 @@ count_status(sqlite3 *conn, const char *domain_id, const char *status)
 	store_bind_text(st, 2, status);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return n;
 }
 
@@ -375,7 +375,7 @@ activate_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 1, now);
 	store_bind_text(st, 2, j->domain_id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 

@@ -27,7 +27,7 @@ store_events_append(sqlite3 *conn, const struct store_event *e)
 		sqlite3_bind_int64(st, 7, time_now_ms());
 		rc = store_step_done(st);
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	free(id);
 	return rc;
 }

@@ -29,7 +29,7 @@ store_inbox_settings_get(struct store_db *db, const char *inbox_id, char **json_
 	}
 	if (!*json_r)
 		*json_r = xstrdup("{}");
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }
@@ -54,7 +54,7 @@ current_settings(sqlite3 *conn, const char *inbox_id)
 		if (sqlite3_step(st) == SQLITE_ROW)
 			doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (!json_is_object(doc)) {
 		json_decref(doc);
 		doc = json_object();
@@ -81,7 +81,7 @@ settings_update_fn(sqlite3 *conn, void *arg)
 			store_bind_text(st, 2, j->result);
 			sqlite3_bind_int64(st, 3, time_now_ms());
 			rc = store_step_done(st);
-			sqlite3_finalize(st);
+			store_finish(st);
 		}
 	}
 	json_decref(doc);
@@ -168,7 +168,7 @@ create_fn(sqlite3 *conn, void *arg)
 	if (!st)
 		return STORE_ERR_SQL;
 	rc = bind_rule(st, j->r);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -196,7 +196,7 @@ update_fn(sqlite3 *conn, void *arg)
 	rc = bind_rule(st, j->r);
 	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
 		rc = STORE_ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -222,7 +222,7 @@ delete_fn(sqlite3 *conn, void *arg)
 	rc = store_step_done(st);
 	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
 		rc = STORE_ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -253,7 +253,7 @@ store_forwarding_rules_list(struct store_db *db, const char *inbox_id,
 		}
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	*rows_r = rows;
 	*n_r = n;
@@ -278,7 +278,7 @@ store_forwarding_rules_get(struct store_db *db, const char *id,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }

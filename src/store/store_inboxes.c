@@ -55,7 +55,7 @@ domain_still_verified(sqlite3 *conn, const struct inbox_row *r)
 	store_bind_text(st, 2, r->tenant_id);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		rc = STORE_OK;
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 
@@ -83,7 +83,7 @@ create_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 7, r->created_at);
 	sqlite3_bind_int64(st, 8, r->updated_at);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -115,7 +115,7 @@ store_inboxes_get(struct store_db *db, const char *tenant_id, const char *id,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }
@@ -143,7 +143,7 @@ store_inboxes_list(struct store_db *db, const char *tenant_id,
 			read_inbox(st, &rows[n++]);
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	*more_r = n > limit;
 	if (*more_r)
@@ -198,7 +198,7 @@ update_fn(sqlite3 *conn, void *arg)
 	rc = sqlite3_step(st) == SQLITE_ROW ? STORE_OK : STORE_ERR_NOT_FOUND;
 	if (rc == STORE_OK)
 		store__copy_col(st, 0, from, sizeof(from));
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (rc != STORE_OK)
 		return rc;
 	if (j->status && !move_allowed(from, j->status))
@@ -217,7 +217,7 @@ update_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 4, time_now_ms());
 	store_bind_text(st, 5, j->id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -256,7 +256,7 @@ purge_one(sqlite3 *conn, const char *id, const char *tenant_id, int64_t now)
 		store_bind_text(st, 1, id);
 		sqlite3_bind_int64(st, 2, now);
 		rc = store_step_done(st);
-		sqlite3_finalize(st);
+		store_finish(st);
 		if (rc != STORE_OK)
 			return rc;
 	}
@@ -282,7 +282,7 @@ purge_fn(sqlite3 *conn, void *arg)
 		store__copy_col(st, 1, ids[n][1], 64);
 		n++;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	for (int i = 0; i < n && rc == STORE_OK; i++)
 		rc = purge_one(conn, ids[i][0], ids[i][1], now);
 	free(ids);

@@ -31,6 +31,24 @@ struct store_migration {
 
 extern const struct store_migration store_migrations[];
 
+#define STORE_STMT_CACHE_MAX 64
+
+/* The prepared statements of one connection (store_stmt.c). */
+struct store_stmt_cache {
+	struct {
+		char		*sql;
+		sqlite3_stmt	*st;
+		bool		 busy;		/* handed out, not finished yet */
+	} e[STORE_STMT_CACHE_MAX];
+	int	 n;
+};
+
+/* A pooled read-only connection with its statements. */
+struct store_reader {
+	sqlite3			*conn;
+	struct store_stmt_cache	 cache;
+};
+
 struct store_job {
 	store_write_fn		 fn;
 	void			*arg;
@@ -50,7 +68,8 @@ struct store_db {
 	pthread_cond_t		 done_cv;	/* a batch finished */
 	struct store_job	*queue_head, *queue_tail;
 	bool			 stopping;
-	sqlite3			**readers;	/* idle read-only connections */
+	struct store_reader	**readers;	/* idle read-only connections */
+	struct store_stmt_cache	 writer_cache;	/* the writer thread's */
 	size_t			 n_readers, cap_readers;
 	struct store_db		*next;		/* in store->tenants */
 };
@@ -70,6 +89,11 @@ int store__db_open(struct store_db **db_r, const char *path, const char *set,
     const char *tenant_id, char **error_r);
 void store__db_close(struct store_db **db);
 
+/* store_stmt.c */
+void store__cache_bind(sqlite3 *conn, struct store_stmt_cache *cache);
+void store__cache_unbind(sqlite3 *conn);
+void store__cache_free(struct store_stmt_cache *cache);
+struct store_reader *store__reader_of(sqlite3 *conn);
 /* store.c */
 void store__copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap);
 /* store_accounts.c: shared by sign-up paths (CLI, waitlist, invites) */

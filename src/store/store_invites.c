@@ -42,7 +42,7 @@ create_fn(sqlite3 *conn, void *arg)
 	store_bind_text(st, 7, inv->created_by);
 	sqlite3_bind_int64(st, 8, inv->created_at);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -102,7 +102,7 @@ store_invites_list(struct store_db *db, const char *tenant_id,
 			read_row(st, &rows[n++]);
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	*more_r = n > limit;
 	if (*more_r) {
@@ -143,7 +143,7 @@ accept_fn(sqlite3 *conn, void *arg)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, j->digest);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		store_finish(st);
 		return STORE_ERR_NOT_FOUND;
 	}
 	store__copy_col(st, 0, id, sizeof(id));
@@ -152,7 +152,7 @@ accept_fn(sqlite3 *conn, void *arg)
 	email = store_col_text(st, 3);
 	store__copy_col(st, 4, status, sizeof(status));
 	expires = sqlite3_column_int64(st, 5);
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (strcmp(status, "pending") != 0)
 		rc = STORE_ERR_CONFLICT;
 	else if ((expires && expires <= j->now) ||
@@ -177,7 +177,7 @@ accept_fn(sqlite3 *conn, void *arg)
 	store_bind_text(st, 2, j->u->user_id_r);
 	store_bind_text(st, 3, id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 

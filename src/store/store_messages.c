@@ -94,7 +94,7 @@ insert_attachments(sqlite3 *conn, const struct message_row *m)
 		rc = store_step_done(st);
 		free(id);
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 
@@ -112,7 +112,7 @@ resolve_thread(sqlite3 *conn, struct message_row *m)
 		if (sqlite3_step(st) == SQLITE_ROW)
 			store__copy_col(st, 0, m->thread_id, sizeof(m->thread_id));
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (!m->thread_id[0]) {
 		char *id = ids_new("thr");
 		snprintf(m->thread_id, sizeof(m->thread_id), "%s", id);
@@ -156,7 +156,7 @@ insert_one(sqlite3 *conn, struct message_row *m)
 	sqlite3_bind_int(st, 22, m->malformed);
 	sqlite3_bind_blob64(st, 23, m->raw, m->raw_len, SQLITE_STATIC);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (rc == STORE_OK)
 		rc = insert_attachments(conn, m);
 	for (size_t i = 0; i < m->n_forwards && rc == STORE_OK; i++)
@@ -226,7 +226,7 @@ store_messages_list(struct store_db *db, const char *inbox_id, int limit,
 			read_row(st, &rows[n++]);
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	*more_r = n > limit;
 	if (*more_r)
@@ -261,7 +261,7 @@ store_messages_get(struct store_db *db, const char *id, bool with_raw,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }
@@ -305,7 +305,7 @@ store_attachments_list(struct store_db *db, const char *message_id,
 		}
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	*rows_r = rows;
 	*n_r = n;
@@ -331,7 +331,7 @@ store_attachments_get(struct store_db *db, const char *message_id,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }

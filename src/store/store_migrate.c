@@ -20,7 +20,7 @@ user_version(sqlite3 *conn)
 
 	if (st && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return v;
 }
 

@@ -28,7 +28,7 @@ store_outbound_append(sqlite3 *conn, const struct outbound_row *r)
 	sqlite3_bind_blob64(st, 8, r->raw, r->raw_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 1000, time_now_ms());
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 
@@ -46,7 +46,7 @@ store_outbound_suppressed(struct store_db *db, const char *rule_id,
 		store_bind_text(st, 2, destination);
 		found = sqlite3_step(st) == SQLITE_ROW;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return found;
 }
@@ -72,7 +72,7 @@ suppress_fn(sqlite3 *conn, void *arg)
 	store_bind_text(st, 3, j->inbox_id);
 	sqlite3_bind_int64(st, 4, time_now_ms());
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 

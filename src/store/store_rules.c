@@ -37,7 +37,7 @@ store_rules_sender_get(struct store_db *db, const char *inbox_id,
 		out->inbound_patterns = xstrdup("[]");
 	if (!out->outbound_patterns)
 		out->outbound_patterns = xstrdup("[]");
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return rc;
 }
@@ -76,7 +76,7 @@ fill_from_current(sqlite3 *conn, struct sender_rules_row *r)
 		r->inbound_patterns = found ? store_col_text(st, 2) : xstrdup("[]");
 	if (!r->outbound_patterns)
 		r->outbound_patterns = found ? store_col_text(st, 3) : xstrdup("[]");
-	sqlite3_finalize(st);
+	store_finish(st);
 	return STORE_OK;
 }
 
@@ -102,7 +102,7 @@ merge_fn(sqlite3 *conn, void *arg)
 	store_bind_text(st, 5, r->outbound_patterns);
 	sqlite3_bind_int64(st, 6, r->updated_at);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -131,7 +131,7 @@ delete_fn(sqlite3 *conn, void *arg)
 		return STORE_ERR_SQL;
 	store_bind_text(st, 1, j->inbox_id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
 		return STORE_ERR_NOT_FOUND;
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;

@@ -30,7 +30,7 @@ secret_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_blob(st, 2, fresh, (int)j->len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, time_now_ms());
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (rc != STORE_OK)
 		return rc;
 	st = store_prepare(conn, "SELECT value FROM secrets WHERE name = ?");
@@ -43,7 +43,7 @@ secret_fn(sqlite3 *conn, void *arg)
 		memcpy(j->out, sqlite3_column_blob(st, 0), j->len);
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 

@@ -85,7 +85,7 @@ create_fn(sqlite3 *conn, void *arg)
 	else
 		sqlite3_bind_null(st, 11);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -121,7 +121,7 @@ select_one(struct store_db *db, const char *where, const char *a,
 			rc = STORE_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	free(sql);
 	store_db_release(db, &conn);
 	return rc;
@@ -166,7 +166,7 @@ store_tokens_list(struct store_db *db, const char *tenant_id,
 			read_row(st, &rows[n++]);
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	*more_r = n > limit;
 	if (*more_r)
@@ -199,7 +199,7 @@ current_status(sqlite3 *conn, const struct update_job *j, char status[16])
 		store__copy_col(st, 0, status, 16);
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc;
 }
 
@@ -236,7 +236,7 @@ set_status_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 2, time_now_ms());
 	store_bind_text(st, 3, j->id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -270,7 +270,7 @@ rotate_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 2, time_now_ms());
 	store_bind_text(st, 3, j->id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 

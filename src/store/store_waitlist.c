@@ -31,7 +31,7 @@ add_fn(sqlite3 *conn, void *arg)
 	store_bind_text(st, 1, j->email);
 	sqlite3_bind_int64(st, 2, time_now_ms());
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	*j->created_r = rc == STORE_OK && sqlite3_changes(conn) > 0;
 	if (rc != STORE_OK || !*j->created_r)
 		return rc;
@@ -71,7 +71,7 @@ approve_fn(sqlite3 *conn, void *arg)
 	rc = store_step_done(st);
 	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
 		rc = STORE_ERR_NOT_FOUND;
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
@@ -100,7 +100,7 @@ store_waitlist_valid(struct store_db *db, const char *email,
 		sqlite3_bind_int64(st, 3, now);
 		ok = sqlite3_step(st) == SQLITE_ROW;
 	}
-	sqlite3_finalize(st);
+	store_finish(st);
 	store_db_release(db, &conn);
 	return ok;
 }
@@ -128,7 +128,7 @@ redeem_fn(sqlite3 *conn, void *arg)
 	rc = store_step_done(st);
 	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
 		rc = STORE_ERR_INVALID;
-	sqlite3_finalize(st);
+	store_finish(st);
 	return rc == STORE_OK ? store__create_user_in_tx(conn, j->u, j->audit) : rc;
 }
 

@@ -96,7 +96,7 @@ insert_tenant(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, now);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_finish(st);
 	if (rc != STORE_OK)
 		return rc;
 	struct store_audit au = {

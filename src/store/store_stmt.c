@@ -1,0 +1,121 @@
+/*
+ * store_stmt.c - prepared statements kept per connection.
+ *
+ * Parsing SQL is a large part of a short query's cost, so each connection
+ * keeps its statements (keyed by SQL text). A connection is used by one
+ * thread at a time: store_db_acquire() binds its cache to the calling
+ * thread and store_db_release() unbinds it; the writer thread binds the
+ * writer connection's cache for its lifetime. store_prepare() hands out a
+ * cached statement, store_finish() resets it for the next user.
+ * Statements of connections with no bound cache are simply finalized.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gent/log.h"
+#include "gent/util.h"
+#include "store_int.h"
+
+#define BOUND_MAX 8	/* connections one thread holds at once */
+
+static _Thread_local struct {
+	sqlite3			*conn;
+	struct store_stmt_cache	*cache;
+} bound[BOUND_MAX];
+
+void
+store__cache_bind(sqlite3 *conn, struct store_stmt_cache *cache)
+{
+	for (int i = 0; i < BOUND_MAX; i++) {
+		if (!bound[i].conn) {
+			bound[i].conn = conn;
+			bound[i].cache = cache;
+			return;
+		}
+	}
+	/* Holding this many connections at once is a leak of acquires. */
+	gent_assert(!"too many store connections held by one thread");
+}
+
+void
+store__cache_unbind(sqlite3 *conn)
+{
+	for (int i = 0; i < BOUND_MAX; i++)
+		if (bound[i].conn == conn)
+			bound[i].conn = NULL, bound[i].cache = NULL;
+}
+
+static struct store_stmt_cache *
+cache_of(sqlite3 *conn)
+{
+	for (int i = 0; i < BOUND_MAX; i++)
+		if (bound[i].conn == conn)
+			return bound[i].cache;
+	return NULL;
+}
+
+sqlite3_stmt *
+store_prepare(sqlite3 *conn, const char *sql)
+{
+	struct store_stmt_cache *c = cache_of(conn);
+	sqlite3_stmt *st = NULL;
+
+	for (int i = 0; c && i < c->n; i++) {
+		if (!c->e[i].busy && strcmp(c->e[i].sql, sql) == 0) {
+			c->e[i].busy = true;
+			return c->e[i].st;
+		}
+	}
+	if (sqlite3_prepare_v3(conn, sql, -1, c ? SQLITE_PREPARE_PERSISTENT : 0,
+	    &st, NULL) != SQLITE_OK) {
+		log_error("store", NULL, "prepare failed: %s: %s",
+		    sqlite3_errmsg(conn), sql);
+		return NULL;
+	}
+	if (c && c->n < STORE_STMT_CACHE_MAX) {
+		c->e[c->n].sql = xstrdup(sql);
+		c->e[c->n].st = st;
+		c->e[c->n++].busy = true;
+	}
+	return st;
+}
+
+void
+store_finish(sqlite3_stmt *st)
+{
+	struct store_stmt_cache *c;
+
+	if (!st)
+		return;
+	if ((c = cache_of(sqlite3_db_handle(st))) != NULL) {
+		for (int i = 0; i < c->n; i++) {
+			if (c->e[i].st == st) {
+				sqlite3_reset(st);
+				sqlite3_clear_bindings(st);
+				c->e[i].busy = false;
+				return;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+struct store_reader *
+store__reader_of(sqlite3 *conn)
+{
+	struct store_stmt_cache *c = cache_of(conn);
+
+	gent_assert(c != NULL);
+	return (struct store_reader *)((char *)c - offsetof(struct store_reader, cache));
+}
+
+void
+store__cache_free(struct store_stmt_cache *c)
+{
+	for (int i = 0; i < c->n; i++) {
+		sqlite3_finalize(c->e[i].st);
+		free(c->e[i].sql);
+	}
+	c->n = 0;
+}
