@@ -12,6 +12,7 @@
 #define GENT_STORE_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
