@@ -73,6 +73,19 @@ run_batch(struct store_db *db, struct store_job *batch)
 		if (j->rc != STORE_OK)
 			exec_or_log(conn, "ROLLBACK TO job", db->path);
 		exec_or_log(conn, "RELEASE job", db->path);
+		/*
+		 * SQLITE_FULL, SQLITE_IOERR and friends may roll back the whole
+		 * transaction on their own: then the jobs before this one are
+		 * gone too, and none of the batch may be reported committed.
+		 */
+		if (sqlite3_get_autocommit(conn)) {
+			log_error("store", NULL, "%s: transaction rolled back by "
+			    "SQLite (%s); failing the batch", db->path,
+			    sqlite3_errmsg(conn));
+			for (struct store_job *k = batch; k != j->next; k = k->next)
+				k->rc = STORE_ERR_SQL;
+			ok = false;
+		}
 	}
 	if (ok && sqlite3_exec(conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		log_error("store", NULL, "%s: COMMIT: %s", db->path, sqlite3_errmsg(conn));
