@@ -361,11 +361,12 @@ class MailEnv:
     """dnsmasq + gentd + one tenant with a verified domain and inboxes.
 
     inboxes: local parts; each gets an inbox local@domain and a read token
-    (self.tokens[local]). srv is a harness.Gentd; dns a DnsServer (shared
-    when given)."""
+    (self.tokens[local]). srv is made by make_srv(conf, name), a
+    harness.Gentd unless a test needs another (strace, tmpfs); dns a
+    DnsServer (shared when given)."""
 
     def __init__(self, conf=None, inboxes=("bot", "bot2"), name="smtp",
-                 dns=None):
+                 dns=None, make_srv=None):
         self.own_dns = dns is None
         self.dns = dns or dns_fixture.DnsServer()
         self.srv = None
@@ -374,7 +375,7 @@ class MailEnv:
                 self.dns.start()
             c = self.dns.gentd_conf()
             c.update(conf or {})
-            self.srv = harness.Gentd(c, name=name)
+            self.srv = (make_srv or (lambda cf, nm: harness.Gentd(cf, name=nm)))(c, name)
             self.srv.start()
             self.acct = self.srv.new_account(inbox=False)
             self.domain = verified_domain(self.srv, self.dns,

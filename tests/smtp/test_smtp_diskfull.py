@@ -136,31 +136,6 @@ class TmpfsGentd(harness.Gentd):
             stdin=subprocess.DEVNULL)
 
 
-class CustomMailEnv(MailEnv):
-    """MailEnv (dnsmasq, a verified domain, inboxes, read tokens) around a
-    server made by make_srv(conf, name) - here a TmpfsGentd."""
-
-    def __init__(self, make_srv, conf=None, inboxes=("bot",), name="smtp"):
-        self.own_dns = True
-        self.dns = dns_fixture.DnsServer()
-        self.srv = None
-        try:
-            self.dns.start()
-            c = self.dns.gentd_conf()
-            c.update(conf or {})
-            self.srv = make_srv(c, name)
-            self.srv.start()
-            self.acct = self.srv.new_account(inbox=False)
-            self.domain = verified_domain(self.srv, self.dns,
-                                          self.acct.session)["domain"]
-            self.inboxes, self.tokens = {}, {}
-            for local in inboxes:
-                self.add_inbox(local)
-        except Exception:
-            self.cleanup()
-            raise
-
-
 # --------------------------------------------------------------------------
 # The test
 # --------------------------------------------------------------------------
@@ -184,7 +159,7 @@ class SmtpDiskFullTest(unittest.TestCase):
         why = namespace_usable()
         if why:
             raise unittest.SkipTest(why)
-        cls.env = CustomMailEnv(TmpfsGentd, {"smtp_max_message": "8M"},
+        cls.env = MailEnv(make_srv=TmpfsGentd, conf={"smtp_max_message": "8M"},
                                 inboxes=("bot",), name="SmtpDiskFullTest")
         cls.addClassCleanup(cls.env.cleanup)
         cls.srv = cls.env.srv

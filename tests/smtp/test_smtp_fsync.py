@@ -147,31 +147,6 @@ class StracedGentd(harness.Gentd):
                 self.proc.wait(timeout=10)
 
 
-class CustomMailEnv(MailEnv):
-    """MailEnv (dnsmasq, a verified domain, inboxes, read tokens) around a
-    server made by make_srv(conf, name) - here a StracedGentd."""
-
-    def __init__(self, make_srv, conf=None, inboxes=("bot",), name="smtp"):
-        self.own_dns = True
-        self.dns = dns_fixture.DnsServer()
-        self.srv = None
-        try:
-            self.dns.start()
-            c = self.dns.gentd_conf()
-            c.update(conf or {})
-            self.srv = make_srv(c, name)
-            self.srv.start()
-            self.acct = self.srv.new_account(inbox=False)
-            self.domain = verified_domain(self.srv, self.dns,
-                                          self.acct.session)["domain"]
-            self.inboxes, self.tokens = {}, {}
-            for local in inboxes:
-                self.add_inbox(local)
-        except Exception:
-            self.cleanup()
-            raise
-
-
 # --------------------------------------------------------------------------
 # The trace
 # --------------------------------------------------------------------------
@@ -251,7 +226,7 @@ class SmtpFsyncTest(unittest.TestCase):
         why = strace_usable()
         if why:
             raise unittest.SkipTest(why)
-        cls.env = CustomMailEnv(StracedGentd, {}, inboxes=("bot",),
+        cls.env = MailEnv(make_srv=StracedGentd, conf={}, inboxes=("bot",),
                                 name="SmtpFsyncTest")
         cls.addClassCleanup(cls.env.cleanup)
         cls.srv = cls.env.srv
