@@ -30,6 +30,7 @@ enum api_auth {
 enum api_type {
 	API_T_STRING, API_T_INTEGER, API_T_NUMBER, API_T_BOOLEAN,
 	API_T_STRING_ARRAY, API_T_OBJECT, API_T_INTEGER_ARRAY,
+	API_T_ARRAY,		/* any array; the handler checks the items */
 };
 
 struct api_field {
@@ -162,6 +163,8 @@ extern const struct api_route api_inbox_config_routes[];
 extern const struct api_route api_forwarding_routes[];
 extern const struct api_route api_messages_routes[];
 extern const struct api_route api_caps_routes[];
+extern const struct api_route api_labels_routes[];
+extern const struct api_route api_label_rules_routes[];
 
 /** Every route table, NULL-terminated; for the router and openapi. */
 extern const struct api_route *const api_route_tables[];

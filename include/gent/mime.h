@@ -9,6 +9,7 @@
 
 #define MIME_MAX_DEPTH 32	/* nesting of multiparts and attached messages */
 #define MIME_MAX_PARTS 256	/* leaves looked at */
+#define MIME_MAX_RECIPIENTS 100	/* To and Cc mailboxes kept */
 
 struct mime_attachment {
 	char	*filename;	/* NULL when none given */
@@ -27,6 +28,8 @@ struct mime_summary {
 	char	*date;		/* as written */
 	char	*from_addr;	/* addr-spec of the first From mailbox */
 	size_t	 n_from;	/* mailboxes in From (DMARC needs exactly one) */
+	char	**recipients;	/* addr-specs of To then Cc mailboxes (groups opened) */
+	size_t	 n_recipients;
 	char	**parents;	/* In-Reply-To then References message ids, no <> */
 	size_t	 n_parents;
 	char	*text_body;	/* first text/plain part (not an attachment), UTF-8 */

@@ -12,6 +12,13 @@
 #include "gent/store.h"
 #include "gent/store_outbound.h"
 
+/* A label given to a message as it is stored (auto-label rules). */
+struct message_label {
+	const char	*label_id;
+	const char	*applied_by;	/* "rule:<id>" */
+	const char	*rule_id;
+};
+
 struct message_row {
 	char	 id[64];
 	char	 inbox_id[64];
@@ -33,6 +40,14 @@ struct message_row {
 	const struct mime_attachment *attachments;	/* insert only */
 	const struct outbound_row *forwards;	/* insert only: queued with it */
 	size_t	 n_forwards;
+	const struct message_label *labels;	/* insert only: applied with it */
+	size_t	 n_labels;
+	char	*labels_json;		/* read: [{"id", "name"}] in apply order */
+};
+
+/* Which messages a list returns; NULL members do not filter. */
+struct message_filter {
+	const char	*label_id;
 };
 
 struct attachment_row {
@@ -56,14 +71,16 @@ void attachment_rows_free(struct attachment_row *rows, int n);
  * Insert several rows in one transaction (one per recipient inbox). Each
  * row joins the thread of the first of its parents found in its inbox
  * (In-Reply-To, then References nearest first), else starts a thread.
- * A row with an empty id stores nothing but its audit row (a drop).
+ * Its labels are applied (with their label.applied events) and its
+ * forwards queued in the same transaction. A row with an empty id
+ * stores nothing but its audit row (a drop).
  */
 int store_messages_insert(struct store_db *db, struct message_row *rows,
     size_t n, const struct store_audit *audits);
 /** Keyset page of an inbox's messages, newest first (no raw). */
-int store_messages_list(struct store_db *db, const char *inbox_id, int limit,
-    int64_t cursor_ms, const char *cursor_id, struct message_row **rows_r,
-    int *n_r, bool *more_r);
+int store_messages_list(struct store_db *db, const char *inbox_id,
+    const struct message_filter *filter, int limit, int64_t cursor_ms,
+    const char *cursor_id, struct message_row **rows_r, int *n_r, bool *more_r);
 /** One message; with_raw loads the bytes. NOT_FOUND when absent. */
 int store_messages_get(struct store_db *db, const char *id, bool with_raw,
     struct message_row *out);

@@ -21,6 +21,7 @@ type_name(enum api_type t)
 	case API_T_STRING_ARRAY: return "an array of strings";
 	case API_T_OBJECT: return "an object";
 	case API_T_INTEGER_ARRAY: return "an array of integers";
+	case API_T_ARRAY: return "an array";
 	}
 	return "?";
 }
@@ -37,6 +38,7 @@ type_ok(json_t *v, enum api_type t)
 	case API_T_NUMBER: return json_is_number(v);
 	case API_T_BOOLEAN: return json_is_boolean(v);
 	case API_T_OBJECT: return json_is_object(v);
+	case API_T_ARRAY: return json_is_array(v);
 	case API_T_STRING_ARRAY:
 	case API_T_INTEGER_ARRAY:
 		if (!json_is_array(v))

@@ -37,6 +37,8 @@ message_json(const struct message_row *m)
 	json_t *auth = json_object_get(trace, "auth");
 
 	json_object_set_new(j, "auth_results", auth ? json_incref(auth) : json_null());
+	json_t *labels = m->labels_json ? json_loads(m->labels_json, 0, NULL) : NULL;
+	json_object_set_new(j, "labels", labels ? labels : json_array());
 	json_object_set_new(j, "trace", trace ? trace : json_object());
 	return j;
 }
@@ -45,7 +47,8 @@ static void
 messages_list(struct api_ctx *ctx)
 {
 	struct message_row *rows = NULL;
-	char *inbox_id = NULL, *cursor_id = NULL;
+	char *inbox_id = NULL, *cursor_id = NULL, *label = api_query(ctx, "label");
+	struct message_filter filter = { label };
 	struct store_db *db;
 	int limit, n = 0;
 	int64_t cursor_ms;
@@ -54,8 +57,8 @@ messages_list(struct api_ctx *ctx)
 	if (api_list_params(ctx, &limit, &cursor_ms, &cursor_id) != 0 ||
 	    !(inbox_id = api_inbox_id(ctx)) || !(db = api_tenant_db(ctx)))
 		goto out;
-	if (store_messages_list(db, inbox_id, limit, cursor_ms, cursor_id, &rows,
-	    &n, &more) != STORE_OK) {
+	if (store_messages_list(db, inbox_id, &filter, limit, cursor_ms, cursor_id,
+	    &rows, &n, &more) != STORE_OK) {
 		api_error_internal(ctx);
 	} else {
 		json_t *items = json_array();
@@ -68,6 +71,7 @@ messages_list(struct api_ctx *ctx)
 out:
 	free(inbox_id);
 	free(cursor_id);
+	free(label);
 }
 
 /* The message in the path, visible to this caller; answers 404 itself. */

@@ -18,6 +18,7 @@ openapi_type(enum api_type t)
 	case API_T_STRING_ARRAY: return "array";
 	case API_T_OBJECT: return "object";
 	case API_T_INTEGER_ARRAY: return "array";
+	case API_T_ARRAY: return "array";
 	}
 	return "string";
 }

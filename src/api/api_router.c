@@ -25,6 +25,8 @@ const struct api_route *const api_route_tables[] = {
 	api_forwarding_routes,
 	api_messages_routes,
 	api_caps_routes,
+	api_labels_routes,
+	api_label_rules_routes,
 	NULL,
 };
 

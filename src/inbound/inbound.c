@@ -186,6 +186,7 @@ struct delivery {
 	struct store_audit	*audits;
 	char			**ids, **traces;
 	struct inbound_forwards	*forwards;
+	struct inbound_labels	*labels;
 	size_t			 n;
 };
 
@@ -196,8 +197,10 @@ delivery_free(struct delivery *d)
 		free(d->ids[i]);
 		free(d->traces[i]);
 		inbound__forwards_free(&d->forwards[i]);
+		inbound__labels_free(&d->labels[i]);
 	}
 	free(d->forwards);
+	free(d->labels);
 	free(d->rows);
 	free(d->audits);
 	free(d->ids);
@@ -221,9 +224,13 @@ add_copy(struct app *app, struct delivery *d, struct store_db *db, const char *t
 	d->ids[k] = ids_new("msg");
 	if (ok) {
 		char *addr = xstrdup(env->rcpts[rcpt].addr);
+		struct inbound_labels *lb = &d->labels[k];
 		str_lower(addr);
-		inbound__plan_forwards(app, db, tenant, inbox_id, addr, d->ids[k],
-		    sum, env->mail_from, raw, len, trace, &d->forwards[k]);
+		struct forward_source src = { tenant, inbox_id, addr, d->ids[k], sum,
+		    env->mail_from, raw, len };
+		inbound__plan_labels(db, inbox_id, env, rcpt, sum, trace, lb);
+		inbound__plan_forwards(app, db, &src, lb->forwards, lb->n_forwards,
+		    trace, &d->forwards[k]);
 		free(addr);
 	}
 	json_object_set_new(trace, "thread", json_pack("{s:I}", "parents_considered",
@@ -264,6 +271,8 @@ add_copy(struct app *app, struct delivery *d, struct store_db *db, const char *t
 	m->trace = d->traces[k];
 	m->forwards = d->forwards[k].rows;
 	m->n_forwards = d->forwards[k].n;
+	m->labels = d->labels[k].apply;
+	m->n_labels = d->labels[k].n;
 	m->parents = sum->parents;
 	m->n_parents = sum->n_parents;
 	m->text_body = sum->text_body;
@@ -295,6 +304,7 @@ deliver_tenant(struct app *app, const struct smtp_envelope *env,
 	d.ids = xcalloc(env->n_rcpts, sizeof(char *));
 	d.traces = xcalloc(env->n_rcpts, sizeof(char *));
 	d.forwards = xcalloc(env->n_rcpts, sizeof(*d.forwards));
+	d.labels = xcalloc(env->n_rcpts, sizeof(*d.labels));
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		const char *cookie = env->rcpts[i].cookie;
 		if (strncmp(cookie, tenant, tlen) != 0 || cookie[tlen] != ' ')

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gent/forwarding.h"
 #include "gent/ids.h"
@@ -40,51 +41,86 @@ unsubscribe_url(struct app *app, const char *tenant, const char *inbox_id,
 	return url;
 }
 
-/* Compose and queue one copy. */
-static void
-add_forward(struct app *app, const char *tenant, const char *inbox_id,
-    const char *inbox_address, const char *message_id,
-    const struct mime_summary *sum, const char *mail_from, const char *raw,
-    size_t len, const struct forward_target *t, struct inbound_forwards *out)
+void
+inbound_forward_compose(struct app *app, const struct forward_source *src,
+    const char *rule_id, const char *dest, struct forward_copy *out)
 {
-	const char *rule = t->rule_id ? t->rule_id : "default";
-	char *url = unsubscribe_url(app, tenant, inbox_id, rule, t->destination);
+	const struct mime_summary *sum = src->sum;
+	char *url = unsubscribe_url(app, src->tenant_id, src->inbox_id, rule_id, dest);
 	char *oid = ids_new("out"), *mid = xasprintf("%s@%s", oid, app->conf->hostname);
 	struct forward_compose f = {
-		.inbox_address = inbox_address, .to = t->destination,
-		.reply_to = sum->from_addr ? sum->from_addr : mail_from,
+		.inbox_address = src->inbox_address, .to = dest,
+		.reply_to = sum->from_addr ? sum->from_addr : src->mail_from,
 		.orig_from = sum->from, .orig_to = sum->to, .orig_date = sum->date,
 		.orig_subject = sum->subject, .text_body = sum->text_body,
-		.raw = raw, .raw_len = len, .unsubscribe_url = url, .message_id = mid,
+		.raw = src->raw, .raw_len = src->len, .unsubscribe_url = url,
+		.message_id = mid,
 	};
-	size_t k = out->n++, composed_len;
-	struct outbound_row *r = &out->rows[k];
+	struct outbound_row *r = &out->row;
 
-	out->raws[k] = mime_compose_forward(&f, &composed_len);
-	out->rule_ids[k] = xstrdup(rule);
-	out->dests[k] = xstrdup(t->destination);
+	memset(out, 0, sizeof(*out));
+	out->raw = mime_compose_forward(&f, &r->raw_len);
+	out->rule_id = xstrdup(rule_id);
+	out->dest = xstrdup(dest);
+	out->inbox_id = xstrdup(src->inbox_id);
+	out->mail_from = xstrdup(src->inbox_address);
 	snprintf(r->id, sizeof(r->id), "%s", oid);
-	r->inbox_id = inbox_id;
+	r->inbox_id = out->inbox_id;
 	r->kind = "forward";
-	r->source_message_id = message_id;
-	r->rule_id = out->rule_ids[k];
-	r->mail_from = inbox_address;
-	r->rcpt_to = out->dests[k];
-	r->raw = out->raws[k];
-	r->raw_len = composed_len;
+	r->source_message_id = src->message_id;
+	r->rule_id = out->rule_id;
+	r->mail_from = out->mail_from;
+	r->rcpt_to = out->dest;
+	r->raw = out->raw;
 	free(url);
 	free(mid);
 	free(oid);
 }
 
 void
-inbound__plan_forwards(struct app *app, struct store_db *db,
-    const char *tenant, const char *inbox_id, const char *inbox_address,
-    const char *message_id, const struct mime_summary *sum,
-    const char *mail_from, const char *raw, size_t len, json_t *trace,
-    struct inbound_forwards *out)
+forward_copy_free(struct forward_copy *c)
 {
-	struct forward_facts facts = { sum->from_addr ? sum->from_addr : mail_from,
+	xfree(&c->raw);
+	xfree(&c->rule_id);
+	xfree(&c->dest);
+	xfree(&c->inbox_id);
+	xfree(&c->mail_from);
+}
+
+/* Compose one copy into the next slot of out (rows is what the store takes). */
+static void
+add_forward(struct app *app, const struct forward_source *src,
+    const struct forward_target *t, struct inbound_forwards *out)
+{
+	size_t k = out->n++;
+
+	inbound_forward_compose(app, src, t->rule_id ? t->rule_id : "default",
+	    t->destination, &out->copies[k]);
+	out->rows[k] = out->copies[k].row;
+}
+
+/* Append the label-policy targets not already forwarded to or unsubscribed. */
+static size_t
+add_extra(struct store_db *db, const struct forward_target *extra, size_t n_extra,
+    struct forward_target *targets, size_t n)
+{
+	for (size_t i = 0; i < n_extra && n < FORWARDS_MAX; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= strcasecmp(targets[k].destination, extra[i].destination) == 0;
+		if (!dup && !suppressed(db, extra[i].rule_id, extra[i].destination))
+			targets[n++] = extra[i];
+	}
+	return n;
+}
+
+void
+inbound__plan_forwards(struct app *app, struct store_db *db,
+    const struct forward_source *src, const struct forward_target *extra,
+    size_t n_extra, json_t *trace, struct inbound_forwards *out)
+{
+	const struct mime_summary *sum = src->sum;
+	struct forward_facts facts = { sum->from_addr ? sum->from_addr : src->mail_from,
 	    sum->subject };
 	struct forward_target targets[FORWARDS_MAX];
 	struct forwarding_rule_row *rules = NULL;
@@ -94,25 +130,24 @@ inbound__plan_forwards(struct app *app, struct store_db *db,
 	size_t n = 0;
 
 	memset(out, 0, sizeof(*out));
-	store_inbox_settings_get(db, inbox_id, &settings);
+	store_inbox_settings_get(db, src->inbox_id, &settings);
 	if (forwarding_enabled(settings, &def)) {
-		store_forwarding_rules_list(db, inbox_id, &rules, &n_rules);
+		store_forwarding_rules_list(db, src->inbox_id, &rules, &n_rules);
 		/* The default address honours its unsubscribes too. */
 		if (def && suppressed(db, "default", def))
 			xfree(&def);
 		n = forwarding_targets(def, rules, n_rules, &facts, suppressed, db,
 		    targets, FORWARDS_MAX);
 	}
+	/* Label policies forward whether or not forwarding is switched on. */
+	n = add_extra(db, extra, n_extra, targets, n);
 	out->rows = xcalloc(n ? n : 1, sizeof(*out->rows));
-	out->raws = xcalloc(n ? n : 1, sizeof(char *));
-	out->rule_ids = xcalloc(n ? n : 1, sizeof(char *));
-	out->dests = xcalloc(n ? n : 1, sizeof(char *));
+	out->copies = xcalloc(n ? n : 1, sizeof(*out->copies));
 	for (size_t i = 0; i < n; i++) {
-		add_forward(app, tenant, inbox_id, inbox_address, message_id, sum,
-		    mail_from, raw, len, &targets[i], out);
+		add_forward(app, src, &targets[i], out);
 		json_array_append_new(log, json_pack("{s:s, s:s, s:s, s:s}",
 		    "destination", targets[i].destination, "rule_id",
-		    out->rule_ids[i], "reason", targets[i].reason, "outbound_id",
+		    out->copies[i].rule_id, "reason", targets[i].reason, "outbound_id",
 		    out->rows[i].id));
 	}
 	json_object_set_new(trace, "forwarding", log);
@@ -124,14 +159,9 @@ inbound__plan_forwards(struct app *app, struct store_db *db,
 void
 inbound__forwards_free(struct inbound_forwards *f)
 {
-	for (size_t i = 0; i < f->n; i++) {
-		free(f->raws[i]);
-		free(f->rule_ids[i]);
-		free(f->dests[i]);
-	}
+	for (size_t i = 0; i < f->n; i++)
+		forward_copy_free(&f->copies[i]);
 	free(f->rows);
-	free(f->raws);
-	free(f->rule_ids);
-	free(f->dests);
+	free(f->copies);
 	memset(f, 0, sizeof(*f));
 }

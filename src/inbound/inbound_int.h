@@ -9,29 +9,29 @@
 #include "gent/app.h"
 #include "gent/mime.h"
 #include "gent/dmarc.h"
+#include "gent/forwarding.h"
+#include "gent/inbound.h"
 #include "gent/gent_dkim.h"
 #include "gent/smtp.h"
 #include "gent/spf.h"
+#include "gent/store_messages.h"
 #include "gent/store_outbound.h"
 
 /* The forwarded copies of one stored message, queued in its transaction. */
 struct inbound_forwards {
-	struct outbound_row	*rows;
-	char			**raws;		/* composed messages (rows[i].raw) */
-	char			**rule_ids;	/* owned copies */
-	char			**dests;
+	struct outbound_row	*rows;		/* what the store queues */
+	struct forward_copy	*copies;	/* own what rows point at */
 	size_t			 n;
 };
 
 /**
  * Decide and compose the forwards of a message just accepted for an
- * inbox; records them in trace["forwarding"].
+ * inbox: the forwarding default and rules, then extra (label policies,
+ * rule_id "label:<id>"); records them in trace["forwarding"].
  */
 void inbound__plan_forwards(struct app *app, struct store_db *db,
-    const char *tenant, const char *inbox_id, const char *inbox_address,
-    const char *message_id, const struct mime_summary *sum,
-    const char *mail_from, const char *raw, size_t len, json_t *trace,
-    struct inbound_forwards *out);
+    const struct forward_source *src, const struct forward_target *extra,
+    size_t n_extra, json_t *trace, struct inbound_forwards *out);
 void inbound__forwards_free(struct inbound_forwards *f);
 
 /* What authenticating the sender found (inbound_auth.c). */
@@ -52,5 +52,24 @@ void inbound__auth_free(struct inbound_auth *a);
  *  authserv_id (forgeries of our own verdicts). */
 char *inbound__strip_forged_results(const char *data, size_t len,
     const char *authserv_id, size_t *len_r);
+
+/* The labels an incoming message gets and what their policies ask. */
+struct inbound_labels {
+	struct message_label	 apply[1];	/* rules: first match wins, so one */
+	size_t			 n;
+	char			*label_id, *rule_id, *applied_by;
+	struct forward_target	 forwards[1];	/* the label's forward_to */
+	size_t			 n_forwards;
+	char			*forward_rule, *forward_dest;
+};
+
+/**
+ * Run the inbox's auto-label rules on a message; records the decision in
+ * trace["auto_label"] and the label's policies in trace["label_policies"].
+ */
+void inbound__plan_labels(struct store_db *db, const char *inbox_id,
+    const struct smtp_envelope *env, size_t rcpt, const struct mime_summary *sum,
+    json_t *trace, struct inbound_labels *out);
+void inbound__labels_free(struct inbound_labels *l);
 
 #endif

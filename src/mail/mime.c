@@ -52,6 +52,26 @@ collect_parents(GMimeMessage *msg, struct mime_summary *out)
 	}
 }
 
+/* Append the mailboxes of list (and of its groups) to out->recipients. */
+static void
+collect_mailboxes(InternetAddressList *list, int depth, struct mime_summary *out)
+{
+	int n = list ? internet_address_list_length(list) : 0;
+
+	for (int i = 0; i < n && out->n_recipients < MIME_MAX_RECIPIENTS; i++) {
+		InternetAddress *a = internet_address_list_get_address(list, i);
+		if (INTERNET_ADDRESS_IS_GROUP(a) && depth == 0) {
+			collect_mailboxes(internet_address_group_get_members(
+			    INTERNET_ADDRESS_GROUP(a)), depth + 1, out);
+		} else if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+			out->recipients = xrealloc(out->recipients,
+			    (out->n_recipients + 1) * sizeof(char *));
+			out->recipients[out->n_recipients++] = xstrdup(
+			    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+		}
+	}
+}
+
 static void
 from_mailbox(GMimeMessage *msg, struct mime_summary *out)
 {
@@ -179,6 +199,8 @@ mime_summarize(const char *raw, size_t len, struct mime_summary *out)
 		out->to = addresses(g_mime_message_get_to(msg));
 		out->date = xstrdup(g_mime_object_get_header((GMimeObject *)msg, "Date"));
 		from_mailbox(msg, out);
+		collect_mailboxes(g_mime_message_get_to(msg), 0, out);
+		collect_mailboxes(g_mime_message_get_cc(msg), 0, out);
 		collect_parents(msg, out);
 		int leaves = 0;
 		walk(g_mime_message_get_mime_part(msg), 0, &leaves, out);
@@ -200,7 +222,10 @@ mime_summary_free(struct mime_summary *s)
 	for (size_t i = 0; i < s->n_parents; i++)
 		free(s->parents[i]);
 	xfree(&s->parents);
-	s->n_parents = s->n_from = 0;
+	for (size_t i = 0; i < s->n_recipients; i++)
+		free(s->recipients[i]);
+	xfree(&s->recipients);
+	s->n_parents = s->n_from = s->n_recipients = 0;
 	xfree(&s->text_body);
 	xfree(&s->html_body);
 	for (size_t i = 0; i < s->n_attachments; i++) {

@@ -101,4 +101,9 @@ struct new_user;
 int store__create_user_in_tx(sqlite3 *conn, struct new_user *u,
     const struct store_audit *audit);
 
+/* store_labels.c: applying a label inside another write (message insert) */
+struct label_apply;
+int store__label_apply(sqlite3 *conn, const struct label_apply *a,
+    bool *changed_r);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "gent/ids.h"
 #include "gent/store_events.h"
+#include "gent/store_labels.h"
 #include "gent/store_messages.h"
 #include "gent/util.h"
 #include "store_int.h"
@@ -15,6 +16,11 @@
 	"from_addr, to_addrs, date_hdr, mail_from, rcpt_to, client_ip, helo, tls, " \
 	"size, received_at, smtp_session, thread_id, trace, text_body, html_body, " \
 	"n_attachments, malformed"
+/* Read-only column 22: the message's labels as JSON. */
+#define LABELS_COLUMN "(SELECT json_group_array(json_object('id', id, 'name', " \
+	"name)) FROM (SELECT l.id, l.name FROM message_labels ml JOIN labels l " \
+	"ON l.id = ml.label_id WHERE ml.message_id = messages.id " \
+	"ORDER BY ml.applied_at, l.id))"
 
 static void
 read_row(sqlite3_stmt *st, struct message_row *m)
@@ -42,6 +48,7 @@ read_row(sqlite3_stmt *st, struct message_row *m)
 	m->html_body = store_col_text(st, 19);
 	m->n_attachments = sqlite3_column_int64(st, 20);
 	m->malformed = sqlite3_column_int(st, 21) != 0;
+	m->labels_json = store_col_text(st, 22);
 }
 
 void
@@ -50,7 +57,7 @@ message_row_free(struct message_row *m)
 	char **fields[] = { &m->message_id_hdr, &m->subject, &m->from_addr,
 	    &m->to_addrs, &m->date_hdr, &m->mail_from, &m->rcpt_to,
 	    &m->client_ip, &m->helo, &m->raw, &m->smtp_session, &m->trace,
-	    &m->text_body, &m->html_body };
+	    &m->text_body, &m->html_body, &m->labels_json };
 
 	for (size_t i = 0; i < GENT_ARRAY_LEN(fields); i++)
 		xfree(fields[i]);
@@ -161,6 +168,16 @@ insert_one(sqlite3 *conn, struct message_row *m)
 		rc = insert_attachments(conn, m);
 	for (size_t i = 0; i < m->n_forwards && rc == STORE_OK; i++)
 		rc = store_outbound_append(conn, &m->forwards[i]);
+	for (size_t i = 0; i < m->n_labels && rc == STORE_OK; i++) {
+		const struct message_label *l = &m->labels[i];
+		struct label_apply a = { m->id, l->label_id, l->applied_by,
+		    "auto_label_rule", l->rule_id, NULL };
+		bool changed;
+		rc = store__label_apply(conn, &a, &changed);
+		/* The label went away since the rule matched: store without it. */
+		if (rc == STORE_ERR_NOT_FOUND)
+			rc = STORE_OK;
+	}
 	return rc;
 }
 
@@ -206,14 +223,17 @@ store_messages_insert(struct store_db *db, struct message_row *rows,
 }
 
 int
-store_messages_list(struct store_db *db, const char *inbox_id, int limit,
-    int64_t cursor_ms, const char *cursor_id, struct message_row **rows_r,
-    int *n_r, bool *more_r)
+store_messages_list(struct store_db *db, const char *inbox_id,
+    const struct message_filter *filter, int limit, int64_t cursor_ms,
+    const char *cursor_id, struct message_row **rows_r, int *n_r, bool *more_r)
 {
 	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, "SELECT " MESSAGE_COLUMNS " FROM messages "
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " MESSAGE_COLUMNS ", "
+	    LABELS_COLUMN " FROM messages "
 	    "WHERE inbox_id = ?1 AND (?2 IS NULL OR received_at < ?3 OR "
-	    "(received_at = ?3 AND id < ?2)) ORDER BY received_at DESC, id DESC LIMIT ?4");
+	    "(received_at = ?3 AND id < ?2)) AND (?5 IS NULL OR EXISTS (SELECT 1 "
+	    "FROM message_labels ml WHERE ml.message_id = messages.id AND "
+	    "ml.label_id = ?5)) ORDER BY received_at DESC, id DESC LIMIT ?4");
 	struct message_row *rows = xcalloc((size_t)limit + 1, sizeof(*rows));
 	int n = 0, rc = STORE_ERR_SQL;
 
@@ -222,6 +242,7 @@ store_messages_list(struct store_db *db, const char *inbox_id, int limit,
 		store_bind_text(st, 2, cursor_id);
 		sqlite3_bind_int64(st, 3, cursor_ms);
 		sqlite3_bind_int(st, 4, limit + 1);
+		store_bind_text(st, 5, filter ? filter->label_id : NULL);
 		while (n <= limit && sqlite3_step(st) == SQLITE_ROW)
 			read_row(st, &rows[n++]);
 		rc = STORE_OK;
@@ -242,7 +263,7 @@ store_messages_get(struct store_db *db, const char *id, bool with_raw,
 {
 	sqlite3 *conn = store_db_acquire(db);
 	sqlite3_stmt *st = store_prepare(conn, "SELECT " MESSAGE_COLUMNS
-	    ", raw FROM messages WHERE id = ?");
+	    ", " LABELS_COLUMN ", raw FROM messages WHERE id = ?");
 	int rc = STORE_ERR_SQL;
 
 	memset(out, 0, sizeof(*out));
@@ -252,10 +273,10 @@ store_messages_get(struct store_db *db, const char *id, bool with_raw,
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			read_row(st, out);
 			if (with_raw) {
-				out->raw_len = (size_t)sqlite3_column_bytes(st, 22);
+				out->raw_len = (size_t)sqlite3_column_bytes(st, 23);
 				out->raw = xmalloc(out->raw_len + 1);
 				if (out->raw_len)
-					memcpy(out->raw, sqlite3_column_blob(st, 22), out->raw_len);
+					memcpy(out->raw, sqlite3_column_blob(st, 23), out->raw_len);
 				out->raw[out->raw_len] = '\0';
 			}
 			rc = STORE_OK;
