@@ -38,6 +38,18 @@ domain_of(const char *addr)
 	return at ? at + 1 : NULL;
 }
 
+static int
+disposition_rank(const char *d)
+{
+	return strcmp(d, "reject") == 0 ? 2 : strcmp(d, "quarantine") == 0 ? 1 : 0;
+}
+
+/*
+ * DMARC for each distinct author domain. One author is the usual case;
+ * with several (RFC 7489 6.6.1) every domain's policy is applied and the
+ * strictest disposition wins, so adding a second author to a forged
+ * From cannot dodge its domain's p=reject.
+ */
 static void
 run_dmarc(struct app *app, const struct mime_summary *sum,
     const struct spf_outcome *spf, const struct gent_dkim_report *dkim,
@@ -46,18 +58,35 @@ run_dmarc(struct app *app, const struct mime_summary *sum,
 	const char *passing[64];
 	struct dmarc_input in = { 0 };
 	unsigned char r;
+	size_t evaluated = 0;
 
 	for (size_t i = 0; i < dkim->n_sigs && in.n_dkim_pass < 64; i++)
 		if (dkim->sigs[i].result == GENT_DKIM_PASS)
 			passing[in.n_dkim_pass++] = dkim->sigs[i].domain;
 	ids_random_bytes(&r, 1);
-	/* DMARC needs exactly one author (RFC 7489 6.6.1). */
-	in.from_domain = sum->n_from == 1 ? domain_of(sum->from_addr) : NULL;
 	in.spf_domain = spf->domain;
 	in.spf_pass = spf->result == SPF_PASS;
 	in.dkim_pass_domains = passing;
 	in.sample = r % 100;
-	dmarc_evaluate(lookup, app, &in, out);
+	for (size_t i = 0; i < sum->n_authors; i++) {
+		const char *dom = domain_of(sum->authors[i]);
+		bool seen = false;
+		struct dmarc_outcome one;
+		for (size_t k = 0; k < i && dom; k++)
+			seen |= domain_of(sum->authors[k]) &&
+			    strcasecmp(domain_of(sum->authors[k]), dom) == 0;
+		if (!dom || !*dom || seen)
+			continue;
+		in.from_domain = dom;
+		dmarc_evaluate(lookup, app, &in, &one);
+		if (evaluated++ == 0 || disposition_rank(one.disposition) >
+		    disposition_rank(out->disposition))
+			*out = one;
+	}
+	if (evaluated == 0) {	/* no usable author: DMARC's permerror */
+		in.from_domain = NULL;
+		dmarc_evaluate(lookup, app, &in, out);
+	}
 }
 
 static json_t *

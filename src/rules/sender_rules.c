@@ -12,13 +12,50 @@
 #include "gent/sender_rules.h"
 #include "gent/util.h"
 
+/*
+ * addr in the form patterns are written in: a quoted local part that
+ * needs no quoting unquoted ("bad"@x.test is bad@x.test) and a trailing
+ * dot of the domain dropped, so neither dodges a rule. false when it
+ * does not fit cap.
+ */
+static bool
+canonical(const char *addr, char *out, size_t cap)
+{
+	const char *at = strrchr(addr, '@');
+	size_t n = 0, dlen;
+
+	if (!at)
+		return false;
+	if (addr[0] == '"' && at > addr + 1 && at[-1] == '"') {
+		for (const char *p = addr + 1; p < at - 1 && n + 1 < cap; p++) {
+			if (*p == '\\' && p + 1 < at - 1)
+				p++;
+			out[n++] = *p;
+		}
+	} else {
+		for (const char *p = addr; p < at && n + 1 < cap; p++)
+			out[n++] = *p;
+	}
+	dlen = strlen(at);
+	if (dlen > 1 && at[dlen - 1] == '.')
+		dlen--;
+	if (n + dlen + 1 > cap)
+		return false;
+	memcpy(out + n, at, dlen);
+	out[n + dlen] = '\0';
+	return true;
+}
+
 bool
 sender_rules_match(const char *pattern, const char *addr)
 {
+	char canon[1024];
 	const char *at;
 
 	if (!pattern || !addr || !*addr)
 		return false;
+	if (canonical(addr, canon, sizeof(canon)))
+		addr = canon;
 	if (pattern[0] == '@') {
 		at = strrchr(addr, '@');
 		return at && strcasecmp(at, pattern) == 0;
