@@ -98,6 +98,9 @@ const char *api_param(const struct api_ctx *ctx, const char *name);
 char *api_url_decode(const char *s, size_t n, bool plus_is_space);
 /** URL-decoded query parameter (caller frees), or NULL. */
 char *api_query(const struct api_ctx *ctx, const char *name);
+/** Every query parameter must be one of allowed (NULL-terminated) and
+ *  decode cleanly; else answers 400 and returns -1. */
+int api_query_check(struct api_ctx *ctx, const char *const *allowed);
 
 /** Answer with a JSON value (reference stolen); NULL means no body. */
 void api_reply(struct api_ctx *ctx, int status, json_t *body);
@@ -165,6 +168,7 @@ extern const struct api_route api_messages_routes[];
 extern const struct api_route api_caps_routes[];
 extern const struct api_route api_labels_routes[];
 extern const struct api_route api_label_rules_routes[];
+extern const struct api_route api_threads_routes[];
 
 /** Every route table, NULL-terminated; for the router and openapi. */
 extern const struct api_route *const api_route_tables[];

@@ -28,6 +28,8 @@ struct mime_summary {
 	char	*date;		/* as written */
 	char	*from_addr;	/* addr-spec of the first From mailbox */
 	size_t	 n_from;	/* mailboxes in From (DMARC needs exactly one) */
+	char	**authors;	/* addr-specs of every From mailbox (at most 16) */
+	size_t	 n_authors;
 	char	**recipients;	/* addr-specs of To then Cc mailboxes (groups opened) */
 	size_t	 n_recipients;
 	char	**parents;	/* In-Reply-To then References message ids, no <> */
@@ -50,5 +52,15 @@ void mime_init(void);
  */
 void mime_summarize(const char *raw, size_t len, struct mime_summary *out);
 void mime_summary_free(struct mime_summary *s);
+
+#define MIME_MAX_HEADERS 500	/* fields reported by mime_each_header */
+
+/**
+ * Call fn for each field of the message's header section, in order, with
+ * the name and the unfolded, RFC 2047-decoded value (UTF-8). Only the
+ * header section is parsed.
+ */
+void mime_each_header(const char *raw, size_t len,
+    void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
 
 #endif

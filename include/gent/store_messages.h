@@ -43,12 +43,25 @@ struct message_row {
 	const struct message_label *labels;	/* insert only: applied with it */
 	size_t	 n_labels;
 	char	*labels_json;		/* read: [{"id", "name"}] in apply order */
+	bool	 is_read, is_starred, is_archived;
+	char	*snippet;		/* list with a search: the best match */
+	double	 rank;			/* list with a search: bm25, lower is better */
 };
 
-/* Which messages a list returns; NULL members do not filter. */
+/* Which messages a list returns. NULL strings, -1 flags and 0 times do
+ * not filter. */
 struct message_filter {
-	const char	*label_id;
+	const char	*label_id, *thread_id;
+	const char	*from, *to;	/* case-insensitive substring of the header */
+	int		 unread, starred, archived, has_attachment;
+	int64_t		 after_ms, before_ms;	/* received_at >= after, < before */
+	const char	*fts;		/* FTS5 MATCH text (search_query_to_fts) */
+	bool		 by_relevance;	/* with fts: best first, offset cursor */
 };
+
+/* Filter that lets everything through. */
+#define MESSAGE_FILTER_ALL { .unread = -1, .starred = -1, .archived = -1, \
+	.has_attachment = -1 }
 
 struct attachment_row {
 	char	 id[64];
@@ -77,10 +90,23 @@ void attachment_rows_free(struct attachment_row *rows, int n);
  */
 int store_messages_insert(struct store_db *db, struct message_row *rows,
     size_t n, const struct store_audit *audits);
-/** Keyset page of an inbox's messages, newest first (no raw). */
+/**
+ * A page of an inbox's messages (no raw): newest first with a keyset
+ * cursor (cursor_ms, cursor_id), or with filter->by_relevance best match
+ * first, cursor_ms being the offset.
+ */
 int store_messages_list(struct store_db *db, const char *inbox_id,
     const struct message_filter *filter, int limit, int64_t cursor_ms,
     const char *cursor_id, struct message_row **rows_r, int *n_r, bool *more_r);
+/** Set read / starred / archived (-1 keeps); NOT_FOUND when gone. */
+int store_messages_set_flags(struct store_db *db, const char *id, int read,
+    int starred, int archived, const struct store_audit *audit);
+/**
+ * Delete a message's content: the row, its attachments, labels and search
+ * entry; its thread shrinks. The audit row (written here) remains.
+ */
+int store_messages_delete(struct store_db *db, const char *id,
+    const struct store_audit *audit);
 /** One message; with_raw loads the bytes. NOT_FOUND when absent. */
 int store_messages_get(struct store_db *db, const char *id, bool with_raw,
     struct message_row *out);

@@ -158,3 +158,38 @@ api_query(const struct api_ctx *ctx, const char *name)
 	}
 	return NULL;
 }
+
+int
+api_query_check(struct api_ctx *ctx, const char *const *allowed)
+{
+	const char *q = ctx->req->query;
+
+	while (q && *q) {
+		const char *amp = strchr(q, '&'), *eq;
+		size_t len = amp ? (size_t)(amp - q) : strlen(q), nlen;
+		char *name, *value;
+		bool known = false;
+
+		eq = memchr(q, '=', len);
+		nlen = eq ? (size_t)(eq - q) : len;
+		name = api_url_decode(q, nlen, true);
+		value = eq ? api_url_decode(eq + 1, len - nlen - 1, true) : xstrdup("");
+		for (const char *const *a = allowed; name && *a && !known; a++)
+			known = strcmp(*a, name) == 0;
+		if (len && (!name || !value || !known)) {
+			if (!name || !known)
+				api_error(ctx, 400, "invalid_request", "unknown query "
+				    "parameter '%.64s'", name ? name : "?");
+			else
+				api_error_field(ctx, name, "'%s' is not valid "
+				    "percent-encoded UTF-8", name);
+			free(name);
+			free(value);
+			return -1;
+		}
+		free(name);
+		free(value);
+		q = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}

@@ -27,6 +27,7 @@ const struct api_route *const api_route_tables[] = {
 	api_caps_routes,
 	api_labels_routes,
 	api_label_rules_routes,
+	api_threads_routes,
 	NULL,
 };
 

@@ -150,7 +150,10 @@ sender_allowed(struct store_db *db, const char *inbox_id,
     const struct smtp_envelope *env, const struct mime_summary *sum,
     json_t *trace)
 {
-	const char *cand[2] = { env->mail_from, sum->from_addr ? sum->from_addr : "" };
+	/* The envelope sender and every author: a second From address must
+	 * not carry a blocked sender past the blocklist. */
+	const char *cand[17] = { env->mail_from, sum->from_addr ? sum->from_addr : "" };
+	size_t n_cand = 2;
 	struct sender_rules_row rules;
 	const char *matched;
 	char *copy;
@@ -162,12 +165,17 @@ sender_allowed(struct store_db *db, const char *inbox_id,
 		    "decision", "accepted", "note", "rules unreadable"));
 		return true;
 	}
-	ok = sender_rules_allows(rules.inbound_mode, rules.inbound_patterns, cand, 2,
-	    &matched, &copy);
-	json_object_set_new(trace, "sender_rule", json_pack("{s:s, s:s, s:o, s:[s,s]}",
+	for (size_t i = 1; i < sum->n_authors && n_cand < GENT_ARRAY_LEN(cand); i++)
+		cand[n_cand++] = sum->authors[i];
+	ok = sender_rules_allows(rules.inbound_mode, rules.inbound_patterns, cand,
+	    n_cand, &matched, &copy);
+	json_t *checked = json_array();
+	for (size_t i = 0; i < n_cand; i++)
+		json_array_append_new(checked, json_string(cand[i]));
+	json_object_set_new(trace, "sender_rule", json_pack("{s:s, s:s, s:o, s:o}",
 	    "mode", rules.inbound_mode, "decision", ok ? "accepted" : "dropped",
 	    "matched", matched ? json_string(matched) : json_null(),
-	    "checked", cand[0], cand[1]));
+	    "checked", checked));
 	free(copy);
 	sender_rules_row_free(&rules);
 	return ok;

@@ -85,6 +85,15 @@ from_mailbox(GMimeMessage *msg, struct mime_summary *out)
 	if (INTERNET_ADDRESS_IS_MAILBOX(first))
 		out->from_addr = xstrdup(internet_address_mailbox_get_addr(
 		    INTERNET_ADDRESS_MAILBOX(first)));
+	/* Every author: DMARC must not be dodged by adding a second one. */
+	for (int i = 0; i < (int)out->n_from && out->n_authors < 16; i++) {
+		InternetAddress *a = internet_address_list_get_address(list, i);
+		if (!INTERNET_ADDRESS_IS_MAILBOX(a))
+			continue;
+		out->authors = xrealloc(out->authors, (out->n_authors + 1) * sizeof(char *));
+		out->authors[out->n_authors++] = xstrdup(
+		    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+	}
 }
 
 static char *
@@ -222,6 +231,10 @@ mime_summary_free(struct mime_summary *s)
 	for (size_t i = 0; i < s->n_parents; i++)
 		free(s->parents[i]);
 	xfree(&s->parents);
+	for (size_t i = 0; i < s->n_authors; i++)
+		free(s->authors[i]);
+	xfree(&s->authors);
+	s->n_authors = 0;
 	for (size_t i = 0; i < s->n_recipients; i++)
 		free(s->recipients[i]);
 	xfree(&s->recipients);
@@ -236,4 +249,28 @@ mime_summary_free(struct mime_summary *s)
 	}
 	xfree(&s->attachments);
 	s->n_attachments = 0;
+}
+
+void
+mime_each_header(const char *raw, size_t len,
+    void (*fn)(void *ctx, const char *name, const char *value), void *ctx)
+{
+	const char *end = memmem(raw, len, "\r\n\r\n", 4);
+	size_t hlen = end ? (size_t)(end - raw) + 4 : len;
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, hlen);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	GMimeHeaderList *list = msg ? g_mime_object_get_header_list(
+	    (GMimeObject *)msg) : NULL;
+	int n = list ? g_mime_header_list_get_count(list) : 0;
+
+	for (int i = 0; i < n && i < MIME_MAX_HEADERS; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *value = g_mime_header_get_value(h);
+		fn(ctx, g_mime_header_get_name(h), value ? value : "");
+	}
+	if (msg)
+		g_object_unref(msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
 }

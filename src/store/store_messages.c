@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gent/html_text.h"
 #include "gent/ids.h"
+#include "gent/log.h"
 #include "gent/store_events.h"
 #include "gent/store_labels.h"
 #include "gent/store_messages.h"
@@ -16,11 +18,21 @@
 	"from_addr, to_addrs, date_hdr, mail_from, rcpt_to, client_ip, helo, tls, " \
 	"size, received_at, smtp_session, thread_id, trace, text_body, html_body, " \
 	"n_attachments, malformed"
-/* Read-only column 22: the message's labels as JSON. */
-#define LABELS_COLUMN "(SELECT json_group_array(json_object('id', id, 'name', " \
-	"name)) FROM (SELECT l.id, l.name FROM message_labels ml JOIN labels l " \
-	"ON l.id = ml.label_id WHERE ml.message_id = messages.id " \
+/* What a read adds (columns 22-25): the state agents change and the
+ * labels as JSON. The query names the messages table "m". */
+#define READ_COLUMNS "m.is_read, m.is_starred, m.is_archived, " \
+	"(SELECT json_group_array(json_object('id', id, 'name', name)) FROM " \
+	"(SELECT l.id, l.name FROM message_labels ml JOIN labels l " \
+	"ON l.id = ml.label_id WHERE ml.message_id = m.id " \
 	"ORDER BY ml.applied_at, l.id))"
+#define READ_COLUMNS_N 26	/* MESSAGE_COLUMNS + READ_COLUMNS */
+
+/* The same columns, qualified for queries that join the search index. */
+#define MESSAGE_COLUMNS_M "m.id, m.inbox_id, m.direction, m.message_id_hdr, " \
+	"m.subject, m.from_addr, m.to_addrs, m.date_hdr, m.mail_from, m.rcpt_to, " \
+	"m.client_ip, m.helo, m.tls, m.size, m.received_at, m.smtp_session, " \
+	"m.thread_id, m.trace, m.text_body, m.html_body, m.n_attachments, " \
+	"m.malformed"
 
 static void
 read_row(sqlite3_stmt *st, struct message_row *m)
@@ -48,7 +60,10 @@ read_row(sqlite3_stmt *st, struct message_row *m)
 	m->html_body = store_col_text(st, 19);
 	m->n_attachments = sqlite3_column_int64(st, 20);
 	m->malformed = sqlite3_column_int(st, 21) != 0;
-	m->labels_json = store_col_text(st, 22);
+	m->is_read = sqlite3_column_int(st, 22) != 0;
+	m->is_starred = sqlite3_column_int(st, 23) != 0;
+	m->is_archived = sqlite3_column_int(st, 24) != 0;
+	m->labels_json = store_col_text(st, 25);
 }
 
 void
@@ -57,7 +72,7 @@ message_row_free(struct message_row *m)
 	char **fields[] = { &m->message_id_hdr, &m->subject, &m->from_addr,
 	    &m->to_addrs, &m->date_hdr, &m->mail_from, &m->rcpt_to,
 	    &m->client_ip, &m->helo, &m->raw, &m->smtp_session, &m->trace,
-	    &m->text_body, &m->html_body, &m->labels_json };
+	    &m->text_body, &m->html_body, &m->labels_json, &m->snippet };
 
 	for (size_t i = 0; i < GENT_ARRAY_LEN(fields); i++)
 		xfree(fields[i]);
@@ -127,6 +142,59 @@ resolve_thread(sqlite3 *conn, struct message_row *m)
 	}
 }
 
+/* The search entry; HTML-only mail is indexed by its text. */
+static int
+index_for_search(sqlite3 *conn, const struct message_row *m)
+{
+	char *addresses = xasprintf("%s %s", m->from_addr ? m->from_addr : "",
+	    m->to_addrs ? m->to_addrs : "");
+	char *body = m->text_body ? NULL : html_text(m->html_body);
+	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO messages_fts (subject, "
+	    "addresses, body) VALUES (?, ?, ?)");
+	int rc = STORE_ERR_SQL;
+
+	if (st) {
+		store_bind_text(st, 1, m->subject);
+		store_bind_text(st, 2, addresses);
+		store_bind_text(st, 3, m->text_body ? m->text_body : body);
+		rc = store_step_done(st);
+	}
+	store_finish(st);
+	free(addresses);
+	free(body);
+	if (rc != STORE_OK)
+		return rc;
+	st = store_prepare(conn, "UPDATE messages SET fts_rowid = ? WHERE id = ?");
+	if (!st)
+		return STORE_ERR_SQL;
+	sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(conn));
+	store_bind_text(st, 2, m->id);
+	rc = store_step_done(st);
+	store_finish(st);
+	return rc;
+}
+
+/* Create the message's thread row or extend it. */
+static int
+thread_grow(sqlite3 *conn, const struct message_row *m)
+{
+	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO threads (id, inbox_id, "
+	    "subject, first_at, last_at, message_count) VALUES (?1, ?2, ?3, ?4, ?4, 1) "
+	    "ON CONFLICT (id) DO UPDATE SET last_at = max(last_at, excluded.last_at), "
+	    "message_count = message_count + 1");
+	int rc;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	store_bind_text(st, 1, m->thread_id);
+	store_bind_text(st, 2, m->inbox_id);
+	store_bind_text(st, 3, m->subject);
+	sqlite3_bind_int64(st, 4, m->received_at);
+	rc = store_step_done(st);
+	store_finish(st);
+	return rc;
+}
+
 static int
 insert_one(sqlite3 *conn, struct message_row *m)
 {
@@ -166,6 +234,10 @@ insert_one(sqlite3 *conn, struct message_row *m)
 	store_finish(st);
 	if (rc == STORE_OK)
 		rc = insert_attachments(conn, m);
+	if (rc == STORE_OK)
+		rc = index_for_search(conn, m);
+	if (rc == STORE_OK)
+		rc = thread_grow(conn, m);
 	for (size_t i = 0; i < m->n_forwards && rc == STORE_OK; i++)
 		rc = store_outbound_append(conn, &m->forwards[i]);
 	for (size_t i = 0; i < m->n_labels && rc == STORE_OK; i++) {
@@ -222,33 +294,119 @@ store_messages_insert(struct store_db *db, struct message_row *rows,
 	return store_db_write(db, insert_fn, &j);
 }
 
+/* Bind numbers of the list query; a clause is present only when used. */
+enum {
+	P_INBOX = 1, P_FTS, P_THREAD, P_LABEL, P_FROM, P_TO, P_AFTER, P_BEFORE,
+	P_CURSOR_MS, P_CURSOR_ID, P_LIMIT, P_OFFSET,
+};
+
+static const char *
+flag_clause(int want, const char *yes, const char *no)
+{
+	return want < 0 ? "" : want ? yes : no;
+}
+
+/* The SELECT for f; only the clauses f uses, so indexes stay usable. */
+static char *
+list_sql(const struct message_filter *f, bool keyset)
+{
+	struct buf b = { 0 };
+	bool fts = f->fts != NULL;
+
+	buf_printf(&b, "SELECT " MESSAGE_COLUMNS_M ", " READ_COLUMNS ", %s, %s FROM "
+	    "messages%s WHERE m.inbox_id = ?%d", fts ? "snippet(messages_fts, -1, "
+	    "'<mark>', '</mark>', '…', 16)" : "NULL", fts ?
+	    "bm25(messages_fts, 5.0, 2.0, 1.0)" : "0", fts ? "_fts JOIN messages m "
+	    "ON m.fts_rowid = messages_fts.rowid" : " m", P_INBOX);
+	if (fts)
+		buf_printf(&b, " AND messages_fts MATCH ?%d", P_FTS);
+	if (f->thread_id)
+		buf_printf(&b, " AND m.thread_id = ?%d", P_THREAD);
+	if (f->label_id)
+		buf_printf(&b, " AND EXISTS (SELECT 1 FROM message_labels ml WHERE "
+		    "ml.message_id = m.id AND ml.label_id = ?%d)", P_LABEL);
+	if (f->from)
+		buf_printf(&b, " AND instr(lower(m.from_addr), lower(?%d)) > 0", P_FROM);
+	if (f->to)
+		buf_printf(&b, " AND instr(lower(m.to_addrs), lower(?%d)) > 0", P_TO);
+	if (f->after_ms)
+		buf_printf(&b, " AND m.received_at >= ?%d", P_AFTER);
+	if (f->before_ms)
+		buf_printf(&b, " AND m.received_at < ?%d", P_BEFORE);
+	buf_append_str(&b, flag_clause(f->unread, " AND m.is_read = 0", " AND m.is_read = 1"));
+	buf_append_str(&b, flag_clause(f->starred, " AND m.is_starred = 1",
+	    " AND m.is_starred = 0"));
+	buf_append_str(&b, flag_clause(f->archived, " AND m.is_archived = 1",
+	    " AND m.is_archived = 0"));
+	buf_append_str(&b, flag_clause(f->has_attachment, " AND m.n_attachments > 0",
+	    " AND m.n_attachments = 0"));
+	if (keyset)
+		buf_printf(&b, " AND (m.received_at < ?%d OR (m.received_at = ?%d AND "
+		    "m.id < ?%d))", P_CURSOR_MS, P_CURSOR_MS, P_CURSOR_ID);
+	if (fts && f->by_relevance)
+		buf_printf(&b, " ORDER BY 28, m.received_at DESC, m.id DESC LIMIT ?%d "
+		    "OFFSET ?%d", P_LIMIT, P_OFFSET);
+	else
+		buf_printf(&b, " ORDER BY m.received_at DESC, m.id DESC LIMIT ?%d", P_LIMIT);
+	return b.data;
+}
+
+static void
+list_bind(sqlite3_stmt *st, const char *inbox_id, const struct message_filter *f,
+    int limit, int64_t cursor_ms, const char *cursor_id)
+{
+	store_bind_text(st, P_INBOX, inbox_id);
+	if (f->fts)
+		store_bind_text(st, P_FTS, f->fts);
+	if (f->thread_id)
+		store_bind_text(st, P_THREAD, f->thread_id);
+	if (f->label_id)
+		store_bind_text(st, P_LABEL, f->label_id);
+	if (f->from)
+		store_bind_text(st, P_FROM, f->from);
+	if (f->to)
+		store_bind_text(st, P_TO, f->to);
+	if (f->after_ms)
+		sqlite3_bind_int64(st, P_AFTER, f->after_ms);
+	if (f->before_ms)
+		sqlite3_bind_int64(st, P_BEFORE, f->before_ms);
+	if (cursor_id && !(f->fts && f->by_relevance)) {
+		sqlite3_bind_int64(st, P_CURSOR_MS, cursor_ms);
+		store_bind_text(st, P_CURSOR_ID, cursor_id);
+	}
+	sqlite3_bind_int(st, P_LIMIT, limit + 1);
+	if (f->fts && f->by_relevance)
+		sqlite3_bind_int64(st, P_OFFSET, cursor_ms);
+}
+
 int
 store_messages_list(struct store_db *db, const char *inbox_id,
     const struct message_filter *filter, int limit, int64_t cursor_ms,
     const char *cursor_id, struct message_row **rows_r, int *n_r, bool *more_r)
 {
+	static const struct message_filter all = MESSAGE_FILTER_ALL;
+	const struct message_filter *f = filter ? filter : &all;
+	bool keyset = cursor_id && !(f->fts && f->by_relevance);
+	char *sql = list_sql(f, keyset);
 	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, "SELECT " MESSAGE_COLUMNS ", "
-	    LABELS_COLUMN " FROM messages "
-	    "WHERE inbox_id = ?1 AND (?2 IS NULL OR received_at < ?3 OR "
-	    "(received_at = ?3 AND id < ?2)) AND (?5 IS NULL OR EXISTS (SELECT 1 "
-	    "FROM message_labels ml WHERE ml.message_id = messages.id AND "
-	    "ml.label_id = ?5)) ORDER BY received_at DESC, id DESC LIMIT ?4");
+	sqlite3_stmt *st = store_prepare(conn, sql);
 	struct message_row *rows = xcalloc((size_t)limit + 1, sizeof(*rows));
-	int n = 0, rc = STORE_ERR_SQL;
+	int n = 0, rc = STORE_ERR_SQL, step = SQLITE_DONE;
 
 	if (st) {
-		store_bind_text(st, 1, inbox_id);
-		store_bind_text(st, 2, cursor_id);
-		sqlite3_bind_int64(st, 3, cursor_ms);
-		sqlite3_bind_int(st, 4, limit + 1);
-		store_bind_text(st, 5, filter ? filter->label_id : NULL);
-		while (n <= limit && sqlite3_step(st) == SQLITE_ROW)
-			read_row(st, &rows[n++]);
-		rc = STORE_OK;
+		list_bind(st, inbox_id, f, limit, cursor_ms, cursor_id);
+		while (n <= limit && (step = sqlite3_step(st)) == SQLITE_ROW) {
+			read_row(st, &rows[n]);
+			rows[n].snippet = store_col_text(st, READ_COLUMNS_N);
+			rows[n++].rank = sqlite3_column_double(st, READ_COLUMNS_N + 1);
+		}
+		rc = step == SQLITE_ROW || step == SQLITE_DONE ? STORE_OK : STORE_ERR_SQL;
+		if (rc != STORE_OK)
+			log_error("store", NULL, "list messages: %s", sqlite3_errmsg(conn));
 	}
 	store_finish(st);
 	store_db_release(db, &conn);
+	free(sql);
 	*more_r = n > limit;
 	if (*more_r)
 		message_row_free(&rows[--n]);
@@ -263,7 +421,7 @@ store_messages_get(struct store_db *db, const char *id, bool with_raw,
 {
 	sqlite3 *conn = store_db_acquire(db);
 	sqlite3_stmt *st = store_prepare(conn, "SELECT " MESSAGE_COLUMNS
-	    ", " LABELS_COLUMN ", raw FROM messages WHERE id = ?");
+	    ", " READ_COLUMNS ", raw FROM messages m WHERE id = ?");
 	int rc = STORE_ERR_SQL;
 
 	memset(out, 0, sizeof(*out));
@@ -273,10 +431,11 @@ store_messages_get(struct store_db *db, const char *id, bool with_raw,
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			read_row(st, out);
 			if (with_raw) {
-				out->raw_len = (size_t)sqlite3_column_bytes(st, 23);
+				out->raw_len = (size_t)sqlite3_column_bytes(st, READ_COLUMNS_N);
 				out->raw = xmalloc(out->raw_len + 1);
 				if (out->raw_len)
-					memcpy(out->raw, sqlite3_column_blob(st, 23), out->raw_len);
+					memcpy(out->raw, sqlite3_column_blob(st, READ_COLUMNS_N),
+					    out->raw_len);
 				out->raw[out->raw_len] = '\0';
 			}
 			rc = STORE_OK;
@@ -367,4 +526,91 @@ attachment_rows_free(struct attachment_row *rows, int n)
 		free(rows[i].data);
 	}
 	free(rows);
+}
+
+struct flags_job {
+	const char			*id;
+	int				 read, starred, archived;
+	const struct store_audit	*audit;
+};
+
+static int
+flags_fn(sqlite3 *conn, void *arg)
+{
+	struct flags_job *j = arg;
+	sqlite3_stmt *st = store_prepare(conn, "UPDATE messages SET "
+	    "is_read = coalesce(?2, is_read), is_starred = coalesce(?3, is_starred), "
+	    "is_archived = coalesce(?4, is_archived) WHERE id = ?1");
+	int rc, v[3] = { j->read, j->starred, j->archived };
+
+	if (!st)
+		return STORE_ERR_SQL;
+	store_bind_text(st, 1, j->id);
+	for (int i = 0; i < 3; i++)
+		if (v[i] >= 0)
+			sqlite3_bind_int(st, i + 2, v[i] != 0);
+	rc = store_step_done(st);
+	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
+		rc = STORE_ERR_NOT_FOUND;
+	store_finish(st);
+	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+}
+
+int
+store_messages_set_flags(struct store_db *db, const char *id, int read,
+    int starred, int archived, const struct store_audit *audit)
+{
+	struct flags_job j = { id, read, starred, archived, audit };
+
+	return store_db_write(db, flags_fn, &j);
+}
+
+/* Run sql with the message id bound; for the steps of a delete. */
+static int
+exec_with_id(sqlite3 *conn, const char *sql, const char *id)
+{
+	sqlite3_stmt *st = store_prepare(conn, sql);
+	int rc;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	store_bind_text(st, 1, id);
+	rc = store_step_done(st);
+	store_finish(st);
+	return rc;
+}
+
+static int
+delete_fn(sqlite3 *conn, void *arg)
+{
+	const struct flags_job *j = arg;
+	static const char *const steps[] = {
+		"DELETE FROM messages_fts WHERE rowid = (SELECT fts_rowid FROM "
+		    "messages WHERE id = ?1)",
+		"UPDATE threads SET message_count = message_count - 1, last_at = "
+		    "coalesce((SELECT max(received_at) FROM messages WHERE thread_id = "
+		    "threads.id AND id <> ?1), last_at) WHERE id = (SELECT thread_id "
+		    "FROM messages WHERE id = ?1)",
+		"DELETE FROM threads WHERE message_count <= 0 AND id = (SELECT "
+		    "thread_id FROM messages WHERE id = ?1)",
+	};
+	int rc = STORE_OK;
+
+	for (size_t i = 0; i < GENT_ARRAY_LEN(steps) && rc == STORE_OK; i++)
+		rc = exec_with_id(conn, steps[i], j->id);
+	/* Attachments and labels go with the row (ON DELETE CASCADE). */
+	if (rc == STORE_OK)
+		rc = exec_with_id(conn, "DELETE FROM messages WHERE id = ?1", j->id);
+	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
+		rc = STORE_ERR_NOT_FOUND;
+	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+}
+
+int
+store_messages_delete(struct store_db *db, const char *id,
+    const struct store_audit *audit)
+{
+	struct flags_job j = { id, -1, -1, -1, audit };
+
+	return store_db_write(db, delete_fn, &j);
 }
