@@ -19,6 +19,7 @@
 #include "gent/mime.h"
 #include "gent/smtp.h"
 #include "gent/tls.h"
+#include "gent/expiry.h"
 #include "gent/jobs.h"
 #include "gent/log.h"
 #include "gent/store.h"
@@ -43,6 +44,7 @@ struct daemon {
 	SSL_CTX			*tls;
 	int			 draining;	/* servers still draining */
 	struct jobs		*jobs;
+	struct expiry		*expiry;
 	uv_signal_t		 sigterm, sigint;
 	bool			 stopping;
 };
@@ -56,6 +58,7 @@ on_drained(void *arg)
 		return;
 	log_info("main", NULL, "all connections closed; stopping");
 	jobs_stop(&d->jobs);
+	expiry_stop(&d->expiry);
 	dns_resolver_stop(&d->app.dns);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -162,6 +165,7 @@ serve(const struct conf *conf)
 		goto out;
 	}
 	d.jobs = jobs_start(d.loop, &d.app);
+	d.expiry = expiry_start(d.loop, &d.app);
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);
 	d.sigterm.data = d.sigint.data = &d;

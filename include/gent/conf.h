@@ -40,6 +40,7 @@ struct conf {
 	uint64_t	 shutdown_grace;	/* ms SIGTERM waits for open requests */
 	uint64_t	 session_ttl;		/* ms a sign-in session lasts */
 	uint64_t	 inbox_retention;	/* ms a closing inbox keeps its data */
+	uint64_t	 expiry_interval;	/* ms between retention sweeps */
 	int64_t		 worker_threads;	/* request handler threads */
 	int64_t		 relay_port;		/* TCP port for delivery to MX hosts */
 	char		*relay_host;		/* smarthost host:port; NULL = MX */

@@ -85,6 +85,8 @@ int store_sessions_revoke(struct store_db *db, const char *id,
     const struct store_audit *audit);
 
 /** Read the tenant. */
+/** Every tenant id (caller frees each and the array). */
+int store_tenants_ids(struct store_db *db, char ***ids_r, int *n_r);
 int store_tenants_get(struct store_db *db, const char *id,
     struct tenant_row *out);
 /**

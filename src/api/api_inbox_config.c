@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gent/api.h"
+#include "gent/retention.h"
 #include "gent/store_caps.h"
 #include "gent/store_inbox_settings.h"
 #include "gent/store_tokens.h"
@@ -82,7 +83,11 @@ config_public(const char *inbox_id, json_t *s)
 	json_t *sig = json_object_get(s, "signature");
 
 	/* "o" takes the reference: stored values are increfed, defaults new. */
-	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o}",
+	json_t *ret = json_object_get(s, "retention");
+	json_t *msgs = json_object_get(ret, "messages"), *atts = json_object_get(ret,
+	    "attachments");
+
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:{s:o, s:o}}",
 	    "inbox_id", inbox_id,
 	    "default_timezone", tz ? json_incref(tz) : json_string("UTC"),
 	    "missed_reply_threshold_days", missed ? json_incref(missed) : json_null(),
@@ -90,7 +95,9 @@ config_public(const char *inbox_id, json_t *s)
 	    "label_inference_threshold", lit ? json_incref(lit) :
 	    json_real(DEFAULT_LABEL_INFERENCE),
 	    "collaboration_enabled", json_is_true(json_object_get(s, "collaboration_enabled")),
-	    "webhook", webhook_public(json_object_get(s, "webhook")));
+	    "webhook", webhook_public(json_object_get(s, "webhook")),
+	    "retention", "messages", msgs ? json_incref(msgs) : json_string("indefinite"),
+	    "attachments", atts ? json_incref(atts) : json_string("indefinite"));
 }
 
 /*
@@ -190,6 +197,24 @@ check_number(json_t *v, double lo, double hi)
 	return NULL;
 }
 
+/* {"messages": period, "attachments": period}, either optional. */
+static const char *
+check_retention(json_t *v)
+{
+	const char *key;
+	json_t *p;
+
+	if (json_is_null(v))
+		return NULL;
+	json_object_foreach(v, key, p) {
+		if (strcmp(key, "messages") != 0 && strcmp(key, "attachments") != 0)
+			return "takes only messages and attachments";
+		if (retention_period_ms(json_string_value(p)) < 0)
+			return "periods are 30d, 90d, 6m, 1y or indefinite";
+	}
+	return NULL;
+}
+
 /* Add one validated PATCH member to the patch; -1 = answered 400. */
 static int
 patch_member(struct api_ctx *ctx, json_t *patch, const char *key, json_t *v)
@@ -204,6 +229,8 @@ patch_member(struct api_ctx *ctx, json_t *patch, const char *key, json_t *v)
 		why = check_number(v, 0.0, 1.0);
 	else if (strcmp(key, "signature") == 0)
 		why = json_string_length(v) > SIGNATURE_MAX ? "is at most 64 KiB" : NULL;
+	else if (strcmp(key, "retention") == 0)
+		why = check_retention(v);
 	if (why) {
 		api_error_field(ctx, key, "'%s' %s", key, why);
 		return -1;
@@ -375,6 +402,7 @@ static const struct api_field config_fields[] = {
 	{ "label_inference_threshold", API_T_NUMBER, false, true, "0.0-1.0; null = 0.65" },
 	{ "collaboration_enabled", API_T_BOOLEAN, false, false, NULL },
 	{ "webhook", API_T_OBJECT, false, true, "{url, events, secret}" },
+	{ "retention", API_T_OBJECT, false, true, "{messages, attachments}: 30d | 90d | 6m | 1y | indefinite" },
 	{ 0 },
 };
 

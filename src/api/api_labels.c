@@ -22,6 +22,7 @@
 #include "gent/ids.h"
 #include "gent/inbound.h"
 #include "gent/mime.h"
+#include "gent/retention.h"
 #include "gent/store_labels.h"
 #include "gent/store_messages.h"
 #include "gent/store_tokens.h"
@@ -32,8 +33,6 @@
 
 static const char *const label_scopes[] = { "read_only", "read_apply",
     "read_write", NULL };
-static const char *const retentions[] = { "30d", "90d", "6m", "1y",
-    "indefinite", NULL };
 
 static bool
 one_of(const char *v, const char *const *set)
@@ -123,7 +122,7 @@ policies_merge(struct api_ctx *ctx, const char *inbox_id, const char *base)
 			ok = json_is_null(v) || (json_is_string(v) &&
 			    destination_ok(ctx, inbox_id, json_string_value(v)));
 		else if (strcmp(key, "retention") == 0)
-			ok = json_is_null(v) || one_of(json_string_value(v), retentions);
+			ok = json_is_null(v) || retention_period_ms(json_string_value(v)) >= 0;
 		else {
 			api_error_field(ctx, "policies", "unknown policy '%s' (block_reply, "
 			    "forward_to, retention, notify)", key);

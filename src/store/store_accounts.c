@@ -499,3 +499,25 @@ store_tenants_progress(struct store_db *db, const char *tenant_id,
 	return (*domains_r < 0 || *inboxes_r < 0 || *tokens_r < 0) ?
 	    STORE_ERR_SQL : STORE_OK;
 }
+
+int
+store_tenants_ids(struct store_db *db, char ***ids_r, int *n_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT id FROM tenants ORDER BY id");
+	char **ids = NULL;
+	int n = 0, rc = STORE_ERR_SQL;
+
+	if (st) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			ids = xrealloc(ids, (size_t)(n + 1) * sizeof(char *));
+			ids[n++] = store_col_text(st, 0);
+		}
+		rc = STORE_OK;
+	}
+	store_finish(st);
+	store_db_release(db, &conn);
+	*ids_r = ids;
+	*n_r = n;
+	return rc;
+}

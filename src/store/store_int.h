@@ -106,4 +106,8 @@ struct label_apply;
 int store__label_apply(sqlite3 *conn, const struct label_apply *a,
     bool *changed_r);
 
+/* store_messages.c: a message's content, its search entry and its share of
+ * its thread, removed inside a write (API delete, expiry). */
+int store__message_delete(sqlite3 *conn, const char *id);
+
 #endif

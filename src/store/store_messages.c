@@ -580,10 +580,9 @@ exec_with_id(sqlite3 *conn, const char *sql, const char *id)
 	return rc;
 }
 
-static int
-delete_fn(sqlite3 *conn, void *arg)
+int
+store__message_delete(sqlite3 *conn, const char *id)
 {
-	const struct flags_job *j = arg;
 	static const char *const steps[] = {
 		"DELETE FROM messages_fts WHERE rowid = (SELECT fts_rowid FROM "
 		    "messages WHERE id = ?1)",
@@ -597,12 +596,21 @@ delete_fn(sqlite3 *conn, void *arg)
 	int rc = STORE_OK;
 
 	for (size_t i = 0; i < GENT_ARRAY_LEN(steps) && rc == STORE_OK; i++)
-		rc = exec_with_id(conn, steps[i], j->id);
+		rc = exec_with_id(conn, steps[i], id);
 	/* Attachments and labels go with the row (ON DELETE CASCADE). */
 	if (rc == STORE_OK)
-		rc = exec_with_id(conn, "DELETE FROM messages WHERE id = ?1", j->id);
+		rc = exec_with_id(conn, "DELETE FROM messages WHERE id = ?1", id);
 	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
 		rc = STORE_ERR_NOT_FOUND;
+	return rc;
+}
+
+static int
+delete_fn(sqlite3 *conn, void *arg)
+{
+	const struct flags_job *j = arg;
+	int rc = store__message_delete(conn, j->id);
+
 	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 

@@ -1,0 +1,127 @@
+/*
+ * expiry.c - the retention sweep timer (see expiry.h). One sweep at a
+ * time: a tick during a sweep is skipped. A tenant whose batch filled
+ * up is swept again at once, a bounded number of times, so a backlog
+ * drains without one sweep holding the writer for long.
+ */
+#include <stdlib.h>
+
+#include "gent/expiry.h"
+#include "gent/log.h"
+#include "gent/store_accounts.h"
+#include "gent/store_expiry.h"
+#include "gent/timefmt.h"
+#include "gent/util.h"
+
+#define ROUNDS_PER_TENANT 20
+
+struct expiry {
+	uv_timer_t	 timer;
+	uv_work_t	 work;
+	struct app	*app;
+	bool		 running, stopped, closed;
+};
+
+static void
+maybe_free(struct expiry *e)
+{
+	if (e->stopped && e->closed && !e->running)
+		free(e);
+}
+
+static void
+sweep_tenant(struct app *app, const char *tenant_id)
+{
+	struct expiry_result r = { .more = true };
+	struct store_db *db;
+	char *err = NULL;
+
+	if (store_tenant(app->store, tenant_id, &db, &err) != 0) {
+		log_error("expiry", NULL, "%s", err);
+		free(err);
+		return;
+	}
+	for (int round = 0; round < ROUNDS_PER_TENANT && r.more; round++) {
+		if (store_expiry_sweep(db, time_now_ms(), &r) != STORE_OK) {
+			log_error("expiry", NULL, "sweep of %s failed; will retry", tenant_id);
+			return;
+		}
+		if (r.messages || r.attachments)
+			log_info("expiry", NULL, "tenant %s: %d messages and the "
+			    "attachments of %d expired", tenant_id, r.messages,
+			    r.attachments);
+	}
+}
+
+static void
+sweep_run(uv_work_t *w)
+{
+	struct expiry *e = w->data;
+	char **ids = NULL;
+	int n = 0;
+
+	if (store_tenants_ids(store_control(e->app->store), &ids, &n) != STORE_OK)
+		log_error("expiry", NULL, "cannot list tenants; will retry");
+	for (int i = 0; i < n; i++) {
+		sweep_tenant(e->app, ids[i]);
+		free(ids[i]);
+	}
+	free(ids);
+}
+
+static void
+sweep_done(uv_work_t *w, int status)
+{
+	struct expiry *e = w->data;
+
+	(void)status;
+	e->running = false;
+	maybe_free(e);
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+	struct expiry *e = t->data;
+
+	if (e->running)
+		return;
+	e->running = true;
+	e->work.data = e;
+	uv_queue_work(t->loop, &e->work, sweep_run, sweep_done);
+}
+
+struct expiry *
+expiry_start(uv_loop_t *loop, struct app *app)
+{
+	struct expiry *e = xcalloc(1, sizeof(*e));
+	uint64_t every = app->conf->expiry_interval;
+
+	e->app = app;
+	uv_timer_init(loop, &e->timer);
+	e->timer.data = e;
+	uv_timer_start(&e->timer, on_tick, 1000, every < 1000 ? 1000 : every);
+	return e;
+}
+
+static void
+on_closed(uv_handle_t *h)
+{
+	struct expiry *e = h->data;
+
+	e->closed = true;
+	maybe_free(e);
+}
+
+void
+expiry_stop(struct expiry **ep)
+{
+	struct expiry *e = *ep;
+
+	if (!e)
+		return;
+	*ep = NULL;
+	e->stopped = true;
+	uv_timer_stop(&e->timer);
+	uv_close((uv_handle_t *)&e->timer, on_closed);
+}
