@@ -62,6 +62,13 @@ void gent_dkim_shutdown(void);
  */
 void gent_dkim_verify(gent_dkim_lookup_fn lookup, void *ctx, const char *msg,
     size_t len, struct gent_dkim_report *out);
+/**
+ * The DKIM-Signature field ("DKIM-Signature: ...\r\n", to put on top of
+ * msg) for msg (CRLF lines): rsa-sha256, relaxed/relaxed, d=domain,
+ * s=selector, key_pem the PEM private key. NULL with *error_r set.
+ */
+char *gent_dkim_sign(const char *msg, size_t len, const char *domain,
+    const char *selector, const char *key_pem, const char **error_r);
 /** Free the entries of r and reset it to empty. Accepts NULL. */
 void gent_dkim_report_free(struct gent_dkim_report *r);
 /** "pass", "fail", "neutral", "policy", "temperror", "permerror" (RFC 8601). */

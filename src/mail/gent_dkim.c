@@ -39,6 +39,7 @@
 
 #include "gent/gent_dkim.h"
 #include "gent/util.h"
+#include "gent_dkim_int.h"
 
 #define KEY_NAME_MAX 256	/* <s>._domainkey.<d> and its NUL */
 #define MIN_RSA_BITS 1024	/* RFC 8301 section 3.2 */
@@ -219,9 +220,19 @@ key_lookup_cb(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 	return st == FETCH_OK ? DKIM_CBSTAT_CONTINUE : DKIM_CBSTAT_NOTFOUND;
 }
 
+DKIM_LIB *
+gent_dkim__lib(void)
+{
+	return gent_dkim_lib;
+}
+
 int
 gent_dkim_init(void)
 {
+	/* Signing: a From, Subject or To added later cannot pass as signed.
+	 * (libopendkim takes the array itself, sized as one pointer.) */
+	static const char *oversign[] = { "from", "subject", "to", "cc", "date",
+	    "message-id", "reply-to", NULL };
 	unsigned int flags = DKIM_LIBFLAGS_BADSIGHANDLES;
 	unsigned int minbits = MIN_RSA_BITS;
 
@@ -235,6 +246,8 @@ gent_dkim_init(void)
 	    &flags, sizeof(flags)) != DKIM_STAT_OK ||
 	    dkim_options(gent_dkim_lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS,
 	    &minbits, sizeof(minbits)) != DKIM_STAT_OK ||
+	    dkim_options(gent_dkim_lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS,
+	    (void *)oversign, sizeof(const char **)) != DKIM_STAT_OK ||
 	    dkim_set_key_lookup(gent_dkim_lib, key_lookup_cb) != DKIM_STAT_OK ||
 	    dkim_set_prescreen(gent_dkim_lib, prescreen_cb) != DKIM_STAT_OK) {
 		gent_dkim_shutdown();
