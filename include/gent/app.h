@@ -8,6 +8,7 @@
 #include "gent/store.h"
 
 struct dns_resolver;
+struct relay;
 
 struct app {
 	const struct conf	*conf;
@@ -15,6 +16,7 @@ struct app {
 	struct dns_resolver	*dns;	/* dns_lookup_sync() from handlers */
 	unsigned char		 unsubscribe_key[32];	/* HMAC key of unsubscribe links */
 	char			*public_url;	/* base of links in mail we write */
+	struct relay		*relay;	/* outbound delivery; NULL until started */
 };
 
 #endif

@@ -42,6 +42,9 @@ int store_labels_list(struct store_db *db, const char *inbox_id,
 int store_labels_of_message(struct store_db *db, const char *message_id,
     struct label_row **rows_r, int *n_r);
 int store_labels_count(struct store_db *db, const char *inbox_id, int *n_r);
+/** The name of a block_reply label on any message of the thread (caller
+ *  frees), or NULL when replying is allowed. */
+char *store_labels_thread_block_reply(struct store_db *db, const char *thread_id);
 void label_row_free(struct label_row *r);
 void label_rows_free(struct label_row *rows, int n);
 

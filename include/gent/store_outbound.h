@@ -21,6 +21,8 @@ struct outbound_row {
 	const char	*rcpt_to;
 	const char	*raw;
 	size_t		 raw_len;
+	const char	*status;	/* NULL = "queued"; "held", "suppressed" */
+	int64_t		 next_attempt_at;	/* 0 = now */
 };
 
 /** Queue a row (status queued, due now); call inside a write function. */

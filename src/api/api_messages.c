@@ -17,6 +17,7 @@
 #include "gent/search_query.h"
 #include "gent/store_inbox_settings.h"
 #include "gent/store_messages.h"
+#include "gent/store_queue.h"
 #include "gent/timefmt.h"
 #include "gent/tz.h"
 
@@ -281,6 +282,32 @@ attachments_json(struct store_db *db, const struct message_row *m)
 	return a;
 }
 
+/* Per-recipient delivery of a message we send. */
+static json_t *
+delivery_json(struct store_db *db, const struct message_row *m)
+{
+	struct queue_status *rows = NULL;
+	json_t *a = json_array();
+	int n = 0;
+
+	if (store_queue_status(db, m->id, &rows, &n) != STORE_OK)
+		return a;
+	for (int i = 0; i < n; i++) {
+		const struct queue_status *q = &rows[i];
+		bool waiting = strcmp(q->status, "queued") == 0 ||
+		    strcmp(q->status, "held") == 0;
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o}",
+		    "recipient", q->rcpt_to, "outbound_id", q->id, "status", q->status,
+		    "attempts", (json_int_t)q->attempts,
+		    "next_attempt_at", waiting ? api_time(q->next_attempt_at) : json_null(),
+		    "delivered_at", api_time(q->delivered_at),
+		    "last_code", q->last_code ? json_integer(q->last_code) : json_null(),
+		    "last_error", opt_str(q->last_error)));
+	}
+	queue_statuses_free(rows, n);
+	return a;
+}
+
 static void
 add_header(void *ctx, const char *name, const char *value)
 {
@@ -298,6 +325,8 @@ message_full_json(struct store_db *db, const struct message_row *m)
 	json_object_set_new(j, "text_body", opt_str(m->text_body));
 	json_object_set_new(j, "html_body", opt_str(m->html_body));
 	json_object_set_new(j, "attachments", attachments_json(db, m));
+	if (strcmp(m->direction, "outbound") == 0)
+		json_object_set_new(j, "delivery", delivery_json(db, m));
 	return j;
 }
 

@@ -109,5 +109,10 @@ int store__label_apply(sqlite3 *conn, const struct label_apply *a,
 /* store_messages.c: a message's content, its search entry and its share of
  * its thread, removed inside a write (API delete, expiry). */
 int store__message_delete(sqlite3 *conn, const char *id);
+/* store_messages.c: one message (thread, attachments, search entry,
+ * labels, forwards, event) and its audit row, inside a write. */
+struct message_row;
+int store__messages_insert_one(sqlite3 *conn, struct message_row *m,
+    const struct store_audit *audit);
 
 #endif

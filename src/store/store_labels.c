@@ -371,3 +371,23 @@ store_labels_remove(struct store_db *db, const char *message_id,
 	*changed_r = j.changed;
 	return rc;
 }
+
+char *
+store_labels_thread_block_reply(struct store_db *db, const char *thread_id)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT l.name FROM messages m JOIN "
+	    "message_labels ml ON ml.message_id = m.id JOIN labels l ON l.id = "
+	    "ml.label_id WHERE m.thread_id = ? AND json_extract(l.policies, "
+	    "'$.block_reply') = 1 LIMIT 1");
+	char *name = NULL;
+
+	if (st) {
+		store_bind_text(st, 1, thread_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			name = store_col_text(st, 0);
+	}
+	store_finish(st);
+	store_db_release(db, &conn);
+	return name;
+}

@@ -253,21 +253,36 @@ insert_one(sqlite3 *conn, struct message_row *m)
 	return rc;
 }
 
-/* message.received (or .sent), in the same transaction as the message. */
+/* message.received, in the same transaction as the message. (A message we
+ * send gets message.sent from the relay once delivered, per recipient.) */
 static int
 received_event(sqlite3 *conn, const struct message_row *m)
 {
-	struct store_event e = { strcmp(m->direction, "outbound") == 0 ?
-	    "message.sent" : "message.received", m->inbox_id, m->id,
+	struct store_event e = { "message.received", m->inbox_id, m->id,
 	    m->thread_id, NULL };
 	char *payload = xasprintf("{\"direction\":\"%s\",\"size\":%lld}",
 	    m->direction, (long long)m->size);
 	int rc;
 
+	if (strcmp(m->direction, "outbound") == 0) {
+		free(payload);
+		return STORE_OK;
+	}
 	e.payload_json = payload;
 	rc = store_events_append(conn, &e);
 	free(payload);
 	return rc;
+}
+
+int
+store__messages_insert_one(sqlite3 *conn, struct message_row *m,
+    const struct store_audit *audit)
+{
+	int rc = STORE_OK;
+
+	if (m->id[0] && (rc = insert_one(conn, m)) == STORE_OK)
+		rc = received_event(conn, m);
+	return rc == STORE_OK ? store_audit_append(conn, audit) : rc;
 }
 
 static int
@@ -276,12 +291,8 @@ insert_fn(sqlite3 *conn, void *arg)
 	struct insert_job *j = arg;
 	int rc = STORE_OK;
 
-	for (size_t i = 0; i < j->n && rc == STORE_OK; i++) {
-		if (j->rows[i].id[0] && (rc = insert_one(conn, &j->rows[i])) == STORE_OK)
-			rc = received_event(conn, &j->rows[i]);
-		if (rc == STORE_OK)
-			rc = store_audit_append(conn, &j->audits[i]);
-	}
+	for (size_t i = 0; i < j->n && rc == STORE_OK; i++)
+		rc = store__messages_insert_one(conn, &j->rows[i], &j->audits[i]);
 	return rc;
 }
 

@@ -11,9 +11,10 @@ int
 store_outbound_append(sqlite3 *conn, const struct outbound_row *r)
 {
 	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO outbound (id, inbox_id, "
-	    "kind, source_message_id, rule_id, mail_from, rcpt_to, raw, "
+	    "kind, source_message_id, rule_id, mail_from, rcpt_to, raw, status, "
 	    "next_attempt_at, created_at, updated_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?1000, ?1000, ?1000)");
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?10, ?1000, ?1000)");
+	int64_t now = time_now_ms();
 	int rc;
 
 	if (!st)
@@ -26,7 +27,9 @@ store_outbound_append(sqlite3 *conn, const struct outbound_row *r)
 	store_bind_text(st, 6, r->mail_from);
 	store_bind_text(st, 7, r->rcpt_to);
 	sqlite3_bind_blob64(st, 8, r->raw, r->raw_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 1000, time_now_ms());
+	store_bind_text(st, 9, r->status ? r->status : "queued");
+	sqlite3_bind_int64(st, 10, r->next_attempt_at ? r->next_attempt_at : now);
+	sqlite3_bind_int64(st, 1000, now);
 	rc = store_step_done(st);
 	store_finish(st);
 	return rc;

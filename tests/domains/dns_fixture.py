@@ -172,6 +172,7 @@ class DnsServer:
         self.generation = 0
         self.mx = {}        # name -> [(target, prio)]
         self.txt = {}       # name -> [value]
+        self.a = {}         # name -> IPv4 address (MX targets of relay tests)
         self.cleaned = False
         _instances.append(self)
 
@@ -194,6 +195,8 @@ class DnsServer:
         for name in sorted(self.mx):
             for target, prio in self.mx[name]:
                 args.append("--mx-host=%s,%s,%d" % (name, target, prio))
+        for name in sorted(self.a):
+            args.append("--host-record=%s,%s" % (name, self.a[name]))
         for name in sorted(self.txt):
             for value in self.txt[name]:
                 for bad in ",\"\\\n":
@@ -293,10 +296,12 @@ class DnsServer:
 
     # -- records --
 
-    def publish(self, zone, mx=None, txt=None, restart=True):
+    def publish(self, zone, mx=None, txt=None, a=None, restart=True):
         """Replace every record at or under `zone` with mx [(target, prio)]
-        at the zone itself and txt {name: [values]}; then restart."""
+        at the zone itself, txt {name: [values]} and a {name: ipv4}; then
+        restart."""
         self._drop(zone)
+        self.a.update(a or {})
         if mx:
             self.mx[zone] = list(mx)
         for name, values in (txt or {}).items():
@@ -313,7 +318,7 @@ class DnsServer:
     def _drop(self, zone):
         def under(n):
             return n == zone or n.endswith("." + zone)
-        for table in (self.mx, self.txt):
+        for table in (self.mx, self.txt, self.a):
             for name in [n for n in table if under(n)]:
                 del table[name]
 

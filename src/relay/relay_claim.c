@@ -1,0 +1,232 @@
+/*
+ * relay_claim.c - the threadpool half of a claim run: lease due rows of
+ * every tenant, sign each with its sending domain's active DKIM key, and
+ * group them by destination with the addresses to try (MX by preference,
+ * then A/AAAA; the domain itself when it has no MX, RFC 5321 5.1; a null
+ * MX "0 ." means the domain takes no mail, RFC 7505).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gent/dns.h"
+#include "gent/gent_dkim.h"
+#include "gent/log.h"
+#include "gent/store_accounts.h"
+#include "gent/store_domains.h"
+#include "gent/timefmt.h"
+#include "gent/util.h"
+#include "relay_int.h"
+
+static char *
+read_small_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = xcalloc(1, 65536);
+	n = fread(buf, 1, 65535, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The active key of domain (of tenant): selector and PEM, or -1. */
+static int
+active_key(struct store_db *control, const char *tenant_id, const char *domain,
+    char **selector_r, char **pem_r)
+{
+	struct dkim_key_row *keys = NULL;
+	struct domain_row d;
+	int n = 0, rc = -1;
+
+	if (store_domains_get(control, tenant_id, domain, &d) != STORE_OK)
+		return -1;
+	store_dkim_keys_list(control, d.id, &keys, &n);
+	for (int i = 0; i < n && rc != 0; i++) {
+		if (strcmp(keys[i].status, "active") != 0 || !keys[i].key_path)
+			continue;
+		if ((*pem_r = read_small_file(keys[i].key_path))) {
+			*selector_r = xstrdup(keys[i].selector);
+			rc = 0;
+		}
+	}
+	dkim_key_rows_free(keys, n);
+	domain_row_free(&d);
+	return rc;
+}
+
+/* The bytes to send: the row signed by its domain, or as queued when the
+ * inbox has no domain key (operator-made inboxes). */
+static void
+sign_item(struct app *app, struct relay_item *it)
+{
+	const char *at = strrchr(it->q.mail_from, '@'), *why;
+	char *selector = NULL, *pem = NULL, *sig = NULL;
+
+	if (at && active_key(store_control(app->store), it->tenant_id, at + 1,
+	    &selector, &pem) == 0)
+		sig = gent_dkim_sign(it->q.raw, it->q.raw_len, at + 1, selector, pem, &why);
+	if (sig) {
+		it->wire = xasprintf("%s%s", sig, it->q.raw);
+		it->wire_len = strlen(sig) + it->q.raw_len;
+	} else {
+		it->wire = xmalloc(it->q.raw_len + 1);
+		memcpy(it->wire, it->q.raw, it->q.raw_len + 1);
+		it->wire_len = it->q.raw_len;
+	}
+	free(sig);
+	free(selector);
+	if (pem) {
+		OPENSSL_cleanse(pem, strlen(pem));	/* keys do not linger in freed memory */
+		free(pem);
+	}
+}
+
+static void
+add_addrs(struct app *app, struct relay_route *rt, const char *host)
+{
+	static const enum dns_type types[] = { DNS_T_A, DNS_T_AAAA };
+	struct in6_addr probe;
+
+	if (inet_pton(AF_INET, host, &probe) == 1 || inet_pton(AF_INET6, host, &probe) == 1) {
+		rt->hosts[rt->n_addrs] = xstrdup(host);
+		rt->addrs[rt->n_addrs++] = xstrdup(host);
+		return;
+	}
+	for (size_t t = 0; t < 2; t++) {
+		struct dns_result res;
+		dns_lookup_sync(app->dns, host, types[t], 0, &res);
+		for (size_t i = 0; res.status == DNS_OK && i < res.n_records &&
+		    rt->n_addrs < RELAY_ADDRS_MAX; i++) {
+			rt->hosts[rt->n_addrs] = xstrdup(host);
+			rt->addrs[rt->n_addrs++] = xstrdup(res.records[i]);
+		}
+		if (res.status == DNS_TEMPFAIL && rt->dest == RELAY_DEST_NONE)
+			rt->dest = RELAY_DEST_TEMP;
+		dns_result_free(&res);
+	}
+}
+
+static int
+mx_cmp(const void *a, const void *b)
+{
+	long pa = strtol(*(char *const *)a, NULL, 10), pb = strtol(*(char *const *)b, NULL, 10);
+
+	return (pa > pb) - (pa < pb);
+}
+
+/* Fill rt's addresses from DNS (blocking: threadpool only). */
+static void
+resolve(struct app *app, struct relay_route *rt)
+{
+	struct dns_result mx;
+
+	rt->dest = RELAY_DEST_NONE;
+	rt->port = (int)app->conf->relay_port;
+	if (app->conf->relay_host) {
+		char *host = xstrdup(app->conf->relay_host), *colon = strrchr(host, ':');
+		if (colon) {
+			*colon = '\0';
+			rt->port = (int)strtol(colon + 1, NULL, 10);
+		}
+		add_addrs(app, rt, host);
+		free(host);
+	} else {
+		dns_lookup_sync(app->dns, rt->domain, DNS_T_MX, 0, &mx);
+		if (mx.status == DNS_OK) {
+			qsort(mx.records, mx.n_records, sizeof(char *), mx_cmp);
+			for (size_t i = 0; i < mx.n_records && rt->n_addrs < RELAY_ADDRS_MAX; i++) {
+				const char *sp = strchr(mx.records[i], ' ');
+				if (sp && strcmp(sp + 1, ".") != 0 && sp[1])
+					add_addrs(app, rt, sp + 1);
+			}
+		} else if (mx.status == DNS_NODATA) {
+			add_addrs(app, rt, rt->domain);
+		} else if (mx.status == DNS_TEMPFAIL) {
+			rt->dest = RELAY_DEST_TEMP;
+		}
+		dns_result_free(&mx);
+	}
+	if (rt->n_addrs > 0)
+		rt->dest = RELAY_DEST_OK;
+}
+
+/* The route for the item's destination, made on first use. */
+static struct relay_route *
+route_for(struct relay *r, struct relay_route **list, const char *rcpt)
+{
+	const char *at = strrchr(rcpt, '@');
+	const char *domain = r->app->conf->relay_host ? r->app->conf->relay_host :
+	    at ? at + 1 : "";
+	struct relay_route *rt;
+
+	for (rt = *list; rt; rt = rt->next)
+		if (strcasecmp(rt->domain, domain) == 0)
+			return rt;
+	rt = xcalloc(1, sizeof(*rt));
+	rt->relay = r;
+	rt->domain = xstrdup(domain);
+	str_lower(rt->domain);
+	rt->next = *list;
+	*list = rt;
+	return rt;
+}
+
+/* Lease one tenant's due rows into routes; returns how many. */
+static int
+claim_tenant(struct relay *r, const char *tenant_id, int budget,
+    struct relay_route **routes)
+{
+	struct queue_item *items = NULL;
+	struct store_db *db;
+	char *err = NULL;
+	int n = 0;
+
+	if (store_tenant(r->app->store, tenant_id, &db, &err) != 0) {
+		log_error("relay", NULL, "%s", err);
+		free(err);
+		return 0;
+	}
+	if (store_queue_claim(db, time_now_ms(), RELAY_LEASE_MS, budget, &items, &n)
+	    != STORE_OK)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		struct relay_item *it = xcalloc(1, sizeof(*it));
+		struct relay_route *rt;
+		snprintf(it->tenant_id, sizeof(it->tenant_id), "%s", tenant_id);
+		it->q = items[i];	/* takes the strings */
+		sign_item(r->app, it);
+		rt = route_for(r, routes, it->q.rcpt_to);
+		it->next = rt->items;
+		rt->items = it;
+	}
+	free(items);
+	return n;
+}
+
+void
+relay__claim_run(uv_work_t *w)
+{
+	struct relay *r = w->data;
+	struct relay_route *routes = NULL;
+	char **ids = NULL;
+	int n = 0, budget = RELAY_CLAIM_MAX;
+
+	if (store_tenants_ids(store_control(r->app->store), &ids, &n) != STORE_OK)
+		log_error("relay", NULL, "cannot list tenants; will retry");
+	for (int i = 0; i < n; i++) {
+		if (budget > 0)
+			budget -= claim_tenant(r, ids[i], budget, &routes);
+		free(ids[i]);
+	}
+	free(ids);
+	for (struct relay_route *rt = routes; rt; rt = rt->next)
+		resolve(r->app, rt);
+	r->claimed = routes;
+}
