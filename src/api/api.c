@@ -12,6 +12,7 @@
 #include "gent/store_accounts.h"
 #include "gent/store_tokens.h"
 #include "gent/timefmt.h"
+#include "api_int.h"
 
 static void
 auth_fail(struct api_ctx *ctx, const char *message)
@@ -225,6 +226,7 @@ api_handle(const struct http_request *req, struct http_response *resp,
     void *app)
 {
 	struct api_ctx ctx = { .app = app, .req = req, .resp = resp };
+	struct api_idem idem = { 0 };
 	struct buf allow = { 0 };
 	bool path_known;
 
@@ -237,8 +239,10 @@ api_handle(const struct http_request *req, struct http_response *resp,
 		    "this path; allowed: %s", req->method, allow.data);
 	} else if (!ctx.route) {
 		api_error(&ctx, 404, "not_found", "no such endpoint");
-	} else if (authorize(&ctx) == 0 && decode_body(&ctx) == 0) {
+	} else if (authorize(&ctx) == 0 && decode_body(&ctx) == 0 &&
+	    api__idem_before(&ctx, &idem) == 0) {
 		ctx.route->handler(&ctx);
+		api__idem_after(&ctx, &idem);
 	}
 	if (resp->status == 0)
 		api_error_internal(&ctx);

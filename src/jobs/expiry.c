@@ -10,10 +10,12 @@
 #include "gent/log.h"
 #include "gent/store_accounts.h"
 #include "gent/store_expiry.h"
+#include "gent/store_idempotency.h"
 #include "gent/timefmt.h"
 #include "gent/util.h"
 
 #define ROUNDS_PER_TENANT 20
+#define IDEM_KEEP_MS (48LL * 3600 * 1000)
 
 struct expiry {
 	uv_timer_t	 timer;
@@ -67,6 +69,10 @@ sweep_run(uv_work_t *w)
 		free(ids[i]);
 	}
 	free(ids);
+	/* Idempotency keys are promised for 24 hours; keep them two days. */
+	if (store_idem_prune(store_control(e->app->store), time_now_ms() -
+	    IDEM_KEEP_MS) != STORE_OK)
+		log_error("expiry", NULL, "pruning idempotency keys failed; will retry");
 }
 
 static void

@@ -1,0 +1,25 @@
+/*
+ * api_int.h - private to src/api/: the dispatcher's helpers that live in
+ * their own files.
+ */
+#ifndef GENT_API_INT_H
+#define GENT_API_INT_H
+
+#include <stdbool.h>
+
+#include "gent/api.h"
+
+/* api_idempotency.c: one request's Idempotency-Key reservation. */
+struct api_idem {
+	char	 principal[80];
+	char	 key[256];
+	bool	 reserved;	/* we ran the request and keep its answer */
+};
+
+/* Before the handler: 1 when the request was answered (a replay or an
+ * error), 0 to run the handler. */
+int api__idem_before(struct api_ctx *ctx, struct api_idem *st);
+/* After the handler: keep (or drop) the answer. */
+void api__idem_after(struct api_ctx *ctx, struct api_idem *st);
+
+#endif
