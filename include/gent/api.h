@@ -70,6 +70,7 @@ struct api_principal {
 	char			 token_id[64];	/* token: its id */
 	char			 inbox_id[64];	/* token: the only inbox it reaches */
 	scope_set		 scopes;	/* token: expanded scopes */
+	scope_set		 approval;	/* token: scopes held for a person's approval */
 };
 
 #define API_MAX_PARAMS 4
@@ -170,6 +171,7 @@ extern const struct api_route api_labels_routes[];
 extern const struct api_route api_label_rules_routes[];
 extern const struct api_route api_threads_routes[];
 extern const struct api_route api_send_routes[];
+extern const struct api_route api_approvals_routes[];
 
 /** Every route table, NULL-terminated; for the router and openapi. */
 extern const struct api_route *const api_route_tables[];

@@ -30,6 +30,11 @@ struct queue_item {
 	int64_t	 created_at;
 };
 
+/**
+ * After a restart nothing is in flight: make leased rows due now rather
+ * than at the end of their lease.
+ */
+int store_queue_release_leases(struct store_db *db, int64_t now);
 /** Free the strings of one item (not the item). */
 void queue_item_clear(struct queue_item *q);
 /** Lease up to limit due rows (queued, or sending past its lease). */

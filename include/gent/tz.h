@@ -22,7 +22,7 @@
 
 /* tz_local_to_utc() results besides -1. */
 #define TZ_LOCAL_UNIQUE		0	/* the wall time occurs exactly once */
-#define TZ_LOCAL_OVERLAP	1	/* occurs twice; the earlier was chosen */
+#define TZ_LOCAL_OVERLAP	1	/* occurs twice; the earlier is used */
 #define TZ_LOCAL_GAP		2	/* skipped by a transition; shifted */
 
 struct tz;	/* opaque; immutable once loaded */
@@ -36,8 +36,9 @@ struct tz_info {
 
 /**
  * Load the zone "name" ("Europe/Paris", "America/New_York", "UTC") from
- * /usr/share/zoneinfo. Names containing "..", starting with '/' or '.',
- * with an empty component or characters outside [A-Za-z0-9._+-/] are
+ * /usr/share/zoneinfo. Names containing "..", starting with '/', with a
+ * component that is empty or starts with '.', or with characters outside
+ * [A-Za-z0-9._+-/] (or over TZ_NAME_MAX bytes) are
  * refused before any file is opened, as is anything that is not a
  * regular TZif file under TZ_FILE_MAX bytes. "UTC" is built in and needs
  * no file. Returns 0 with *tz_r set (free with tz_free()), or -1 with
@@ -87,7 +88,7 @@ int tz_local_to_utc(const struct tz *tz, int64_t local_seconds,
  * Format ms (since the epoch, UTC) as local time in the zone, second
  * precision: "2026-11-23T20:30:00+01:00". Only a tz_is_utc() zone writes
  * "Z"; Europe/London in winter writes "+00:00". Offsets that are not
- * whole minutes (local mean time before ~1900) are rounded to the
+ * whole minutes (local mean time; Liberia until 1972) are rounded to the
  * minute and the wall time shown with the rounded offset, so the text
  * is RFC 3339 and time_parse_iso() reads back the same second. Instants
  * before 0000-01-02 or after 9999-12-30 (UTC) are clamped to those days

@@ -83,6 +83,7 @@ auth_agent_token(struct api_ctx *ctx, const char *raw)
 	snprintf(ctx->who.token_id, sizeof(ctx->who.token_id), "%s", t.id);
 	snprintf(ctx->who.inbox_id, sizeof(ctx->who.inbox_id), "%s", t.inbox_id);
 	ctx->who.scopes = scopes_from_json(t.scopes_json);
+	ctx->who.approval = scopes_from_json(t.requires_approval_json);
 	token_row_free(&t);
 	return 0;
 }

@@ -22,4 +22,9 @@ int api__idem_before(struct api_ctx *ctx, struct api_idem *st);
 /* After the handler: keep (or drop) the answer. */
 void api__idem_after(struct api_ctx *ctx, struct api_idem *st);
 
+/* api_send.c: send the request body as principal as (the approval of a
+ * supervised token's send); answers like POST /v1/messages/. */
+void api__send_as(struct api_ctx *ctx, const struct api_principal *as,
+    json_t *body);
+
 #endif

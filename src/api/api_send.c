@@ -25,6 +25,7 @@
 #include "gent/relay.h"
 #include "gent/send_caps.h"
 #include "gent/sender_rules.h"
+#include "gent/store_approvals.h"
 #include "gent/store_caps.h"
 #include "gent/store_inbox_settings.h"
 #include "gent/store_labels.h"
@@ -32,6 +33,7 @@
 #include "gent/store_rules.h"
 #include "gent/store_tokens.h"
 #include "gent/timefmt.h"
+#include "api_int.h"
 
 #define RECIPIENTS_MAX 50
 #define ATTACHMENTS_MAX 20
@@ -516,8 +518,37 @@ store_and_answer(struct api_ctx *ctx, struct store_db *db, struct send_req *r,
 	free(id);
 }
 
+/* A supervised token's send waits for a person (guide 10). */
 static void
-messages_send(struct api_ctx *ctx)
+hold_for_approval(struct api_ctx *ctx, struct store_db *db, struct send_req *r)
+{
+	struct approval_row a = { 0 };
+	char *id = ids_new("apr");
+	json_t *summary = json_pack("{s:O, s:o}", "to", json_object_get(ctx->body, "to"),
+	    "subject", api_body_str(ctx, "subject") ?
+	    json_string(api_body_str(ctx, "subject")) : json_null());
+
+	snprintf(a.id, sizeof(a.id), "%s", id);
+	snprintf(a.inbox_id, sizeof(a.inbox_id), "%s", r->inbox_id);
+	snprintf(a.token_id, sizeof(a.token_id), "%s", ctx->who.token_id);
+	snprintf(a.action, sizeof(a.action), "email:send");
+	a.request = json_dumps(ctx->body, JSON_COMPACT);
+	a.summary = json_dumps(summary, JSON_COMPACT);
+	a.created_at = time_now_ms();
+	struct store_audit au = api_audit(ctx, "approval.requested", "approval", id);
+	if (store_approvals_create(db, &a, &au) != STORE_OK)
+		api_error_internal(ctx);
+	else
+		api_reply(ctx, 202, json_pack("{s:s, s:s, s:s, s:O}", "approval_id", id,
+		    "status", "pending_approval", "action", "email:send", "summary", summary));
+	json_decref(summary);
+	free(a.request);
+	free(a.summary);
+	free(id);
+}
+
+static void
+send_checked(struct api_ctx *ctx, bool may_hold)
 {
 	struct send_req r = { 0 };
 	enum send_cap_verdict v;
@@ -528,13 +559,37 @@ messages_send(struct api_ctx *ctx)
 	if (!(r.inbox_id = api_inbox_id(ctx)) || !(db = api_tenant_db(ctx)) ||
 	    load_inbox(ctx, &r) != 0 || parse_request(ctx, &r) != 0 ||
 	    take_parent(ctx, db, &r) != 0 || default_recipient(ctx, &r) != 0 ||
-	    check_sender_rules(ctx, db, &r) != 0 ||
-	    check_cap(ctx, db, &r, &v, &resets_at, &cap_event) != 0)
+	    check_sender_rules(ctx, db, &r) != 0)
 		goto out;
-	store_and_answer(ctx, db, &r, v, resets_at, cap_event);
+	if (may_hold && ctx->who.kind == API_TOKEN &&
+	    scopes_has(ctx->who.approval, "email:send")) {
+		hold_for_approval(ctx, db, &r);
+		goto out;
+	}
+	if (check_cap(ctx, db, &r, &v, &resets_at, &cap_event) == 0)
+		store_and_answer(ctx, db, &r, v, resets_at, cap_event);
 out:
 	free(cap_event);
 	send_req_free(&r);
+}
+
+static void
+messages_send(struct api_ctx *ctx)
+{
+	send_checked(ctx, true);
+}
+
+void
+api__send_as(struct api_ctx *ctx, const struct api_principal *as, json_t *body)
+{
+	struct api_principal who = ctx->who;
+	json_t *own = ctx->body;
+
+	ctx->who = *as;
+	ctx->body = body;
+	send_checked(ctx, false);
+	ctx->who = who;
+	ctx->body = own;
 }
 
 static const struct api_field send_fields[] = {

@@ -31,7 +31,7 @@
 #define TZ_TRANS_LIMIT	(INT64_C(1) << 60)	/* transitions must be inside */
 #define UTOFF_MIN	(-89999)	/* -24:59:59, RFC 8536 3.2 */
 #define UTOFF_MAX	93599		/* +25:59:59 */
-#define HDR_LEN		44		/* magic, version, 15 unused, 6 counts */
+#define HDR_LEN		44		/* magic, version, unused, 6 counts */
 
 /* One local time type (ttinfo). */
 struct tz_type {
@@ -51,9 +51,9 @@ struct tz_date {
 /* The footer: "std offset [dst [offset] ,start[/time],end[/time]]". */
 struct tz_rule {
 	int32_t		 std_off;	/* seconds east, standard time */
-	int32_t		 dst_off;	/* seconds east, DST; unused if !has_dst */
+	int32_t		 dst_off;	/* seconds east, DST (if has_dst) */
 	bool		 has_dst;
-	struct tz_date	 start, end;	/* DST begins (in std) / ends (in dst) */
+	struct tz_date	 start, end;	/* DST begins (std) / ends (dst) */
 	char		 std_abbr[TZ_ABBR_MAX + 1];
 	char		 dst_abbr[TZ_ABBR_MAX + 1];
 };
@@ -61,9 +61,9 @@ struct tz_rule {
 struct tz {
 	char		*name;		/* as loaded, for tz_name() */
 	int64_t		*trans;		/* transition instants, ascending */
-	uint8_t		*trans_type;	/* types[] index taking effect at each */
+	uint8_t		*trans_type;	/* types[] index in effect from each */
 	size_t		 n_trans;
-	struct tz_type	*types;		/* n_types >= 1; types[0] before trans[0] */
+	struct tz_type	*types;		/* n_types >= 1; [0] before trans[0] */
 	size_t		 n_types;
 	char		*chars;		/* abbreviations, NUL-terminated */
 	size_t		 n_chars;
@@ -103,10 +103,24 @@ is_leap(int64_t y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
+static bool
+is_alpha(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 static int
 days_in_month(int64_t y, int m)
 {
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int d[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
 	return d[m - 1] + (m == 2 && is_leap(y));
 }
 
@@ -159,8 +173,8 @@ ps_name(const char **pp, char out[TZ_ABBR_MAX + 1])
 	bool quoted = *p == '<';
 
 	for (p += quoted; *p; p++, n++) {
-		bool alpha = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z');
-		bool other = (*p >= '0' && *p <= '9') || *p == '+' || *p == '-';
+		bool alpha = is_alpha(*p);
+		bool other = is_digit(*p) || *p == '+' || *p == '-';
 		if (!alpha && !(quoted && other))
 			break;
 		if (n == TZ_ABBR_MAX)
@@ -181,7 +195,7 @@ ps_num(const char **pp, int max_digits, int max)
 	const char *p = *pp;
 	int v = 0, n = 0;
 
-	for (; *p >= '0' && *p <= '9' && n < max_digits; p++, n++)
+	for (; is_digit(*p) && n < max_digits; p++, n++)
 		v = v * 10 + (*p - '0');
 	if (n == 0 || v > max)
 		return -1;
@@ -285,7 +299,8 @@ rule_day(int64_t y, const struct tz_date *d)
 		return jan1 + d->n;
 	/* Day wday of week "week" of the month; week 5 means the last. */
 	int64_t first = days_from_civil(y, d->month, 1);
-	int wd_first = (int)(((first + 4) % 7 + 7) % 7);	/* 1970-01-01: Thu */
+	/* 0 = Sunday; 1970-01-01 was a Thursday. */
+	int wd_first = (int)(((first + 4) % 7 + 7) % 7);
 	int mday = 1 + (d->wday - wd_first + 7) % 7 + (d->week - 1) * 7;
 	while (mday > days_in_month(y, d->month))
 		mday -= 7;
@@ -345,7 +360,7 @@ rule_next(const struct tz_rule *r, int64_t t, int64_t *next_r)
 			best = e;
 	}
 	*next_r = best;
-	return true;
+	return best != INT64_MAX;	/* always found; never overflow callers */
 }
 
 /* ---- TZif parsing ---- */
@@ -578,9 +593,7 @@ name_ok(const char *name)
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
 		bool start = i == 0 || name[i - 1] == '/';
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '+' ||
-		    c == '.' || c == '/'))
+		if (!is_alpha(c) && !is_digit(c) && strchr("_-+./", c) == NULL)
 			return false;
 		if (start && (c == '/' || c == '.'))
 			return false;
@@ -804,7 +817,7 @@ tz_format_iso(const struct tz *tz, int64_t ms, char out[TZ_ISO_LEN])
 {
 	/* 0000-01-02 and 9999-12-30: local dates stay four digits. */
 	int64_t t = clamp64(floor_div(ms, 1000), -62167132800LL,
-	    253402041599LL);
+	    253402214399LL);
 	int32_t off = tz_offset_at(tz, t);
 	int32_t off_min = (off + (off >= 0 ? 30 : -30)) / 60;
 	int64_t local = t + (int64_t)off_min * 60, y;
@@ -815,10 +828,11 @@ tz_format_iso(const struct tz *tz, int64_t ms, char out[TZ_ISO_LEN])
 	char zone[16] = "Z";
 
 	if (!tz->utc)
-		snprintf(zone, sizeof(zone), "%c%02d:%02d", off_min < 0 ? '-' : '+',
-		    abs(off_min) / 60, abs(off_min) % 60);
-	snprintf(out, TZ_ISO_LEN, "%04d-%02d-%02dT%02d:%02d:%02d%s", (int)y, m, d,
-	    (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), zone);
+		snprintf(zone, sizeof(zone), "%c%02d:%02d",
+		    off_min < 0 ? '-' : '+', abs(off_min) / 60,
+		    abs(off_min) % 60);
+	snprintf(out, TZ_ISO_LEN, "%04d-%02d-%02dT%02d:%02d:%02d%s", (int)y, m,
+	    d, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), zone);
 }
 
 /* ---- The process-wide cache ---- */
@@ -837,6 +851,8 @@ tz_get(const char *name, const struct tz **tz_r, const char **error_r)
 		*error_r = "invalid time zone name";
 		return -1;
 	}
+	/* Loading under the lock reads each file once; it happens once per
+	 * zone for the life of the process. */
 	pthread_mutex_lock(&cache_lock);
 	for (size_t i = 0; i < cache_len && tz == NULL; i++)
 		if (strcmp(cache[i]->name, name) == 0)

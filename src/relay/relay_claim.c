@@ -178,6 +178,18 @@ route_for(struct relay *r, struct relay_route **list, const char *rcpt)
 	return rt;
 }
 
+static void
+release_tenant(struct relay *r, const char *tenant_id)
+{
+	struct store_db *db;
+	char *err = NULL;
+
+	if (store_tenant(r->app->store, tenant_id, &db, &err) != 0 ||
+	    store_queue_release_leases(db, time_now_ms()) != STORE_OK)
+		log_error("relay", NULL, "cannot release the leases of %s", tenant_id);
+	free(err);
+}
+
 /* Lease one tenant's due rows into routes; returns how many. */
 static int
 claim_tenant(struct relay *r, const char *tenant_id, int budget,
@@ -220,6 +232,10 @@ relay__claim_run(uv_work_t *w)
 
 	if (store_tenants_ids(store_control(r->app->store), &ids, &n) != STORE_OK)
 		log_error("relay", NULL, "cannot list tenants; will retry");
+	/* The first run after start-up: the leases of the last run are void. */
+	for (int i = 0; i < n && !r->leases_released; i++)
+		release_tenant(r, ids[i]);
+	r->leases_released = true;
 	for (int i = 0; i < n; i++) {
 		if (budget > 0)
 			budget -= claim_tenant(r, ids[i], budget, &routes);

@@ -62,6 +62,7 @@ struct relay {
 	int			 routes;	/* in flight */
 	int			 records;	/* record jobs in flight */
 	bool			 claiming, stopping;
+	bool			 leases_released;	/* done once after start-up */
 	int			 closed;	/* handles closed (2 = all) */
 };
 

@@ -385,3 +385,24 @@ store_queue_sent_since(struct store_db *db, const char *inbox_id, int64_t since,
 	store_db_release(db, &conn);
 	return rc;
 }
+
+static int
+release_fn(sqlite3 *conn, void *arg)
+{
+	sqlite3_stmt *st = store_prepare(conn, "UPDATE outbound SET status = 'queued', "
+	    "next_attempt_at = ?1, updated_at = ?1 WHERE status = 'sending'");
+	int rc;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	sqlite3_bind_int64(st, 1, *(int64_t *)arg);
+	rc = store_step_done(st);
+	store_finish(st);
+	return rc;
+}
+
+int
+store_queue_release_leases(struct store_db *db, int64_t now)
+{
+	return store_db_write(db, release_fn, &now);
+}

@@ -281,6 +281,19 @@ class SendTest(SmtpTestCase):
         self.wait_status(r["id"], to, "sent", timeout=20)
         self.assertEqual(len(self.sink.to(to)), 1)
 
+    def test_queue_survives_kill_9(self):
+        to = self.rcpt("crash")
+        self.sink.stop()
+        try:
+            r = self.send({"to": [to], "subject": "survives", "text_body": "x"})
+            self.srv.kill()             # SIGKILL: no shutdown path at all
+            self.srv.start()
+        finally:
+            self.sink.start()
+        self.wait_status(r["id"], to, "sent", timeout=30)
+        time.sleep(1.5)
+        self.assertEqual(len(self.sink.to(to)), 1)
+
     def test_no_smuggling_sequence_ever_leaves(self):
         to = self.rcpt("smug")
         body = "line one\n.\nMAIL FROM:<evil@x.test>\r\n.\r\nstill body\rbare cr\n"
@@ -331,6 +344,65 @@ class SendTest(SmtpTestCase):
             "to": ["a@b.test"], "subject": "x"}, token=other), 403, code="inbox_suspended")
         time.sleep(1.2)
         self.assertEqual(self.sink.rcpt_seen.get(to.lower()), None)
+
+    def test_approval_queue(self):
+        supervised = self.token("bot", ["email:read", "email:send"],
+                                requires_approval=["email:send"])
+        to_ok, to_no = self.rcpt("approved"), self.rcpt("rejected")
+        held = self.send({"to": [to_ok], "subject": "please approve", "text_body": "x"},
+                         token=supervised)
+        self.assertEqual(held["status"], "pending_approval", held)
+        self.assertTrue(held["approval_id"].startswith("apr_"))
+        other = self.send({"to": [to_no], "subject": "no way", "text_body": "x"},
+                          token=supervised)
+        time.sleep(1.2)
+        self.assertEqual((self.sink.to(to_ok), self.sink.to(to_no)), ([], []))
+        sess = self.env.acct.session
+        st, _, lst = self.srv.request("GET", "/v1/approvals/?status=pending", token=sess)
+        self.assertEqual(st, 200, lst)
+        ids = [a["id"] for a in lst["data"]]
+        self.assertIn(held["approval_id"], ids)
+        item = [a for a in lst["data"] if a["id"] == held["approval_id"]][0]
+        self.assertEqual((item["summary"]["subject"], item["summary"]["to"]),
+                         ("please approve", [to_ok]))
+        # Agents cannot see or decide approvals, not even their own.
+        self.assertError(self.srv.request("GET", "/v1/approvals/", token=supervised), 403)
+        self.assertError(self.srv.request("POST", "/v1/approvals/%s/approve/"
+                                          % held["approval_id"], token=supervised), 403)
+        st, _, ok = self.srv.request("POST", "/v1/approvals/%s/approve/"
+                                     % held["approval_id"], {}, token=sess)
+        self.assertEqual((st, ok["status"]), (200, "approved"), ok)
+        self.assertEqual(ok["result"]["status"], 202, ok)
+        sent_id = ok["result"]["body"]["id"]
+        self.wait_status(sent_id, to_ok, "sent")
+        self.assertEqual(len(self.sink.to(to_ok)), 1)
+        self.assertError(self.srv.request("POST", "/v1/approvals/%s/approve/"
+                                          % held["approval_id"], {}, token=sess), 409,
+                         code="already_decided")
+        st, _, no = self.srv.request("POST", "/v1/approvals/%s/reject/"
+                                     % other["approval_id"], {"reason": "off-topic"},
+                                     token=sess)
+        self.assertEqual((st, no["status"]), (200, "rejected"), no)
+        self.assertError(self.srv.request("POST", "/v1/approvals/%s/approve/"
+                                          % other["approval_id"], {}, token=sess), 409)
+        time.sleep(1.2)
+        self.assertEqual(self.sink.to(to_no), [])
+        self.assertError(self.srv.request("GET", "/v1/approvals/apr_nope/", token=sess), 404)
+
+    def test_idempotent_send_sends_once(self):
+        to = self.rcpt("idem")
+        body = {"to": [to], "subject": "once only", "text_body": "x"}
+        key = {"Idempotency-Key": "send-" + secrets.token_hex(6)}
+        st1, _, first = self.srv.request("POST", "/v1/messages/", body, token=self.tok,
+                                         headers=key)
+        st2, h2, second = self.srv.request("POST", "/v1/messages/", body, token=self.tok,
+                                           headers=key)
+        self.assertEqual((st1, st2), (202, 202))
+        self.assertEqual(first, second)
+        self.assertEqual(h2.get("Idempotent-Replayed"), "true")
+        self.wait_status(first["id"], to, "sent")
+        time.sleep(1.2)
+        self.assertEqual(len(self.sink.to(to)), 1)
 
     def test_send_caps(self):
         inbox = self.env.inboxes["bot"]
