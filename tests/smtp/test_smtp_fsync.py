@@ -115,7 +115,16 @@ class StracedGentd(harness.Gentd):
                 kids = f.read().split()
         except OSError:
             return None
-        return int(kids[0]) if kids else None
+        # strace may fork short-lived probe children of its own first: the
+        # tracee is the child that became gentd.
+        for kid in kids:
+            try:
+                with open("/proc/%s/comm" % kid) as f:
+                    if f.read().strip() == "gentd":
+                        return int(kid)
+            except OSError:
+                continue
+        return None
 
     def _signal_gentd(self, sig):
         try:
