@@ -21,6 +21,7 @@
 #include "gent/tls.h"
 #include "gent/expiry.h"
 #include "gent/jobs.h"
+#include "gent/relay.h"
 #include "gent/log.h"
 #include "gent/store.h"
 
@@ -59,6 +60,7 @@ on_drained(void *arg)
 	log_info("main", NULL, "all connections closed; stopping");
 	jobs_stop(&d->jobs);
 	expiry_stop(&d->expiry);
+	relay_stop(&d->app);
 	dns_resolver_stop(&d->app.dns);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -166,6 +168,11 @@ serve(const struct conf *conf)
 	}
 	d.jobs = jobs_start(d.loop, &d.app);
 	d.expiry = expiry_start(d.loop, &d.app);
+	if (relay_start(d.loop, &d.app, &err) != 0) {
+		log_error("main", NULL, "relay: %s", err);
+		free(err);
+		goto out;
+	}
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);
 	d.sigterm.data = d.sigint.data = &d;
@@ -183,12 +190,16 @@ out:
 			http_server_drain(d.http, 0, on_early_stop, &d);
 		if (d.smtp)
 			smtp_server_drain(d.smtp, 0, on_early_stop, &d);
+		jobs_stop(&d.jobs);
+		expiry_stop(&d.expiry);
+		relay_stop(&d.app);
 		dns_resolver_stop(&d.app.dns);
 		uv_run(d.loop, UV_RUN_DEFAULT);
 	}
 	http_server_free(&d.http);
 	smtp_server_free(&d.smtp);
 	SSL_CTX_free(d.tls);
+	relay_free(&d.app);
 	dns_resolver_free(&d.app.dns);
 	free(d.app.public_url);
 	gent_dkim_shutdown();

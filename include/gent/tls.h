@@ -3,6 +3,11 @@
  * the socket go in with tls_stream_feed(), plaintext comes out; plaintext
  * to send goes in with tls_stream_write(), ciphertext comes out with
  * tls_stream_take_output().
+ *
+ * Both sides: the SMTP server accepts (tls_server_ctx, tls_stream_init),
+ * the relay's SMTP client connects (tls_client_ctx,
+ * tls_stream_init_client). A context is shared by all streams made from
+ * it; a stream belongs to one connection.
  */
 #ifndef GENT_TLS_H
 #define GENT_TLS_H
@@ -16,6 +21,13 @@
 SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path,
     char **error_r);
 
+/**
+ * A client context for outbound SMTP: TLS 1.2 or later, no
+ * renegotiation, and no certificate verification (see tls.c for why).
+ * NULL with *error_r (malloc'd) on failure.
+ */
+SSL_CTX *tls_client_ctx(char **error_r);
+
 struct tls_stream {
 	SSL	*ssl;
 	BIO	*rbio;		/* network -> SSL */
@@ -23,8 +35,17 @@ struct tls_stream {
 	bool	 failed;
 };
 
-/** Start a server-side stream. */
+/** Start a server-side stream. 0 or -1. */
 int tls_stream_init(struct tls_stream *t, SSL_CTX *ctx);
+/**
+ * Start a client-side stream. sni_name (may be NULL) is sent as the
+ * server name indication unless it is an IP address literal (RFC 6066
+ * 3 allows host names only). The client speaks first: call
+ * tls_stream_feed(t, NULL, 0, plain) and send tls_stream_take_output()
+ * to start the handshake. 0 or -1.
+ */
+int tls_stream_init_client(struct tls_stream *t, SSL_CTX *ctx,
+    const char *sni_name);
 /**
  * Feed ciphertext; decrypted bytes are appended to plain. Returns 0, or
  * -1 when the peer broke the protocol (the stream is then dead).
@@ -37,6 +58,7 @@ int tls_stream_write(struct tls_stream *t, const char *data, size_t len);
 void tls_stream_take_output(struct tls_stream *t, struct buf *out);
 /** True once the handshake has completed. */
 bool tls_stream_ready(const struct tls_stream *t);
+/** Free the stream (both BIOs with it); a zeroed stream is fine. */
 void tls_stream_free(struct tls_stream *t);
 
 #endif

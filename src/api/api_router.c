@@ -28,6 +28,8 @@ const struct api_route *const api_route_tables[] = {
 	api_labels_routes,
 	api_label_rules_routes,
 	api_threads_routes,
+	api_send_routes,
+	api_approvals_routes,
 	NULL,
 };
 

@@ -1,6 +1,11 @@
 /*
  * tls.c - OpenSSL with memory BIOs for the event loop.
+ *
+ * Server contexts load the certificate and key; client contexts are for
+ * opportunistic outbound SMTP and verify nothing. A stream never touches
+ * a socket: the caller moves ciphertext in and out.
  */
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <string.h>
 
@@ -29,8 +34,35 @@ tls_server_ctx(const char *cert_path, const char *key_path, char **error_r)
 	return ctx;
 }
 
-int
-tls_stream_init(struct tls_stream *t, SSL_CTX *ctx)
+/*
+ * Opportunistic TLS for MX delivery (RFC 7435; RFC 3207 4.1): an MX
+ * host's certificate is checked by no one in practice (self-signed and
+ * mismatched names are common), and refusing it would only push the
+ * message to plaintext, which is worse. So the handshake encrypts
+ * against passive eavesdroppers and nothing more; authenticated delivery
+ * (DANE, MTA-STS) would need a separate, verifying context.
+ */
+SSL_CTX *
+tls_client_ctx(char **error_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx) {
+		*error_r = xasprintf("TLS: cannot create client context");
+		return NULL;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		*error_r = xasprintf("TLS: cannot require TLS 1.2");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
+
+static int
+stream_init(struct tls_stream *t, SSL_CTX *ctx)
 {
 	memset(t, 0, sizeof(*t));
 	if (!(t->ssl = SSL_new(ctx)))
@@ -45,7 +77,48 @@ tls_stream_init(struct tls_stream *t, SSL_CTX *ctx)
 		return -1;
 	}
 	SSL_set_bio(t->ssl, t->rbio, t->wbio);	/* SSL owns them now */
+	return 0;
+}
+
+int
+tls_stream_init(struct tls_stream *t, SSL_CTX *ctx)
+{
+	if (stream_init(t, ctx) != 0)
+		return -1;
 	SSL_set_accept_state(t->ssl);
+	return 0;
+}
+
+/* An IPv4 or IPv6 literal, which SNI must not carry. */
+static bool
+is_ip_literal(const char *name)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, name, a) == 1 ||
+	    inet_pton(AF_INET6, name, a) == 1;
+}
+
+int
+tls_stream_init_client(struct tls_stream *t, SSL_CTX *ctx, const char *sni_name)
+{
+	char name[256];
+	size_t n = sni_name ? strlen(sni_name) : 0;
+
+	if (stream_init(t, ctx) != 0)
+		return -1;
+	SSL_set_connect_state(t->ssl);
+	/* RFC 6066 3: a host name without the trailing dot; no literals. */
+	if (n > 0 && sni_name[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= sizeof(name))
+		return 0;
+	memcpy(name, sni_name, n);
+	name[n] = '\0';
+	if (!is_ip_literal(name) && SSL_set_tlsext_host_name(t->ssl, name) != 1) {
+		tls_stream_free(t);
+		return -1;
+	}
 	return 0;
 }
 
