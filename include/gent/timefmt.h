@@ -10,6 +10,8 @@
 
 /** Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t time_now_ms(void);
+/** Days from 1970-01-01 to y-m-d (proleptic Gregorian; may be negative). */
+int64_t time_days_from_civil(int y, int m, int d);
 /** Format ms as "2026-11-23T19:30:00Z" (UTC, second precision). */
 void time_format_iso(int64_t ms, char out[TIMEFMT_ISO_LEN]);
 /**

@@ -27,4 +27,11 @@ void api__idem_after(struct api_ctx *ctx, struct api_idem *st);
 void api__send_as(struct api_ctx *ctx, const struct api_principal *as,
     json_t *body);
 
+/* api_messages.c: the message of the {message_id} path param, visible to
+ * the caller (a token sees its inbox only); answers 404/500 itself. */
+struct message_row;
+struct store_db;
+int api__message_load(struct api_ctx *ctx, struct store_db *db, bool with_raw,
+    struct message_row *m);
+
 #endif

@@ -27,6 +27,7 @@
 #include "gent/store_messages.h"
 #include "gent/store_tokens.h"
 #include "gent/timefmt.h"
+#include "api_int.h"
 
 #define LABEL_NAME_MAX 100
 #define LABELS_PER_INBOX_MAX 500
@@ -322,25 +323,6 @@ labels_delete(struct api_ctx *ctx)
 	label_row_free(&r);
 }
 
-/* The message of the path, visible to the caller; 404 answered. */
-static int
-load_message(struct api_ctx *ctx, struct store_db *db, bool with_raw,
-    struct message_row *m)
-{
-	int rc = store_messages_get(db, api_param(ctx, "message_id"), with_raw, m);
-
-	if (rc == STORE_OK && ctx->who.kind == API_TOKEN &&
-	    strcmp(m->inbox_id, ctx->who.inbox_id) != 0) {
-		message_row_free(m);
-		rc = STORE_ERR_NOT_FOUND;
-	}
-	if (rc == STORE_ERR_NOT_FOUND)
-		api_error(ctx, 404, "not_found", "message not found");
-	else if (rc != STORE_OK)
-		api_error_internal(ctx);
-	return rc == STORE_OK ? 0 : -1;
-}
-
 /* Does the label's scope let this caller apply (or remove) it? */
 static bool
 scope_allows(struct api_ctx *ctx, const struct label_row *l, bool removing)
@@ -402,7 +384,7 @@ message_label_apply(struct api_ctx *ctx)
 	bool changed;
 	int rc;
 
-	if (!(db = api_tenant_db(ctx)) || load_message(ctx, db, true, &m) != 0)
+	if (!(db = api_tenant_db(ctx)) || api__message_load(ctx, db, true, &m) != 0)
 		goto out;
 	rc = store_labels_get(db, api_body_str(ctx, "label_id"), &l);
 	if (rc == STORE_OK && strcmp(l.inbox_id, m.inbox_id) != 0)
@@ -446,7 +428,7 @@ message_label_remove(struct api_ctx *ctx)
 	bool changed;
 	int rc;
 
-	if (!(db = api_tenant_db(ctx)) || load_message(ctx, db, false, &m) != 0)
+	if (!(db = api_tenant_db(ctx)) || api__message_load(ctx, db, false, &m) != 0)
 		goto out;
 	rc = store_labels_get(db, api_param(ctx, "label_id"), &l);
 	if (rc == STORE_OK && strcmp(l.inbox_id, m.inbox_id) != 0)
@@ -483,7 +465,7 @@ message_labels_list(struct api_ctx *ctx)
 	struct store_db *db;
 	int n = 0;
 
-	if (!(db = api_tenant_db(ctx)) || load_message(ctx, db, false, &m) != 0)
+	if (!(db = api_tenant_db(ctx)) || api__message_load(ctx, db, false, &m) != 0)
 		return;
 	if (store_labels_of_message(db, m.id, &rows, &n) != STORE_OK) {
 		api_error_internal(ctx);

@@ -20,6 +20,7 @@
 #include "gent/store_queue.h"
 #include "gent/timefmt.h"
 #include "gent/tz.h"
+#include "api_int.h"
 
 static json_t *
 opt_str(const char *s)
@@ -240,11 +241,10 @@ out:
 	free(cursor_id);
 }
 
-/* The message in the path, visible to this caller; answers 404 itself. */
-static int
-load(struct api_ctx *ctx, bool with_raw, struct message_row *m)
+int
+api__message_load(struct api_ctx *ctx, struct store_db *db, bool with_raw,
+    struct message_row *m)
 {
-	struct store_db *db = api_tenant_db(ctx);
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -261,6 +261,13 @@ load(struct api_ctx *ctx, bool with_raw, struct message_row *m)
 	else if (rc != STORE_OK)
 		api_error_internal(ctx);
 	return rc == STORE_OK ? 0 : -1;
+}
+
+/* The message in the path, visible to this caller; answers 404 itself. */
+static int
+load(struct api_ctx *ctx, bool with_raw, struct message_row *m)
+{
+	return api__message_load(ctx, api_tenant_db(ctx), with_raw, m);
 }
 
 static json_t *

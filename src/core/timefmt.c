@@ -49,9 +49,8 @@ days_in_month(int y, int m)
 	return d[m - 1] + (m == 2 && leap);
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int y, int m, int d)
+int64_t
+time_days_from_civil(int y, int m, int d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -118,7 +117,7 @@ time_parse_iso(const char *s, int64_t *ms_r)
 	} else if (*p != '\0') {
 		return -1;
 	}
-	int64_t days = days_from_civil(y, mo, d);
+	int64_t days = time_days_from_civil(y, mo, d);
 	*ms_r = ((days * 86400 + h * 3600 + mi * 60 + sec) - off * 60) * 1000 + ms;
 	return 0;
 }

@@ -5,21 +5,9 @@
 #include <time.h>
 
 #include "gent/send_caps.h"
+#include "gent/timefmt.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
-
-/* Days since the epoch of the civil date (Howard Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
-}
 
 int64_t
 send_caps_period_start(const char *period, int64_t now)
@@ -32,7 +20,7 @@ send_caps_period_start(const char *period, int64_t now)
 		return (day - ((day % 7 + 7 + 3) % 7)) * DAY_MS;
 	if (strcmp(period, "monthly") == 0) {
 		gmtime_r(&t, &tm);
-		return days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, 1) * DAY_MS;
+		return time_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, 1) * DAY_MS;
 	}
 	return day * DAY_MS;
 }
@@ -48,7 +36,7 @@ send_caps_period_end(const char *period, int64_t now)
 		return start + 7 * DAY_MS;
 	if (strcmp(period, "monthly") == 0) {
 		gmtime_r(&t, &tm);
-		return days_from_civil(tm.tm_year + 1900 + (tm.tm_mon == 11),
+		return time_days_from_civil(tm.tm_year + 1900 + (tm.tm_mon == 11),
 		    tm.tm_mon == 11 ? 1 : tm.tm_mon + 2, 1) * DAY_MS;
 	}
 	return start + DAY_MS;
