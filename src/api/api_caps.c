@@ -85,7 +85,7 @@ read_cap(struct api_ctx *ctx, const char *resource, struct cap_row *c)
 		api_error_field(ctx, "alert_thresholds", "'alert_thresholds' %s", why);
 		return -1;
 	}
-	c->alert_thresholds = json_dumps(t ? t : json_array(), JSON_COMPACT);
+	c->alert_thresholds = t ? json_dumps(t, JSON_COMPACT) : xstrdup("[]");
 	if (strcmp(resource, "mailbox") == 0) {
 		double gb = json_number_value(json_object_get(ctx->body, "limit_gb"));
 		if (!(gb > 0) || gb > 1e6) {

@@ -164,7 +164,7 @@ struct smtp_client {
 	int			 handles_open;	/* of tcp, timer, later */
 	bool			 handles_closing; /* uv_close() called */
 	bool			 reading;
-	char			 peer[300];	/* "name[ip]:port" for logs */
+	char			 peer[340];	/* "name[ip]:port" for logs */
 	char			*helo_name;
 	char			*server_name;	/* NULL when none given */
 	SSL_CTX			*tls_ctx;	/* our reference, or NULL */
