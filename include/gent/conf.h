@@ -44,6 +44,8 @@ struct conf {
 	int64_t		 worker_threads;	/* request handler threads */
 	int64_t		 relay_port;		/* TCP port for delivery to MX hosts */
 	char		*relay_host;		/* smarthost host:port; NULL = MX */
+	char		*relay_user;		/* smarthost AUTH (over TLS only); NULL = none */
+	char		*relay_password;	/* never logged */
 	char		*relay_retry_schedule;	/* "5m,15m,1h,4h,12h" */
 	uint64_t	 queue_lifetime;	/* ms before a message bounces */
 	bool		 webhook_allow_private;	/* webhooks may reach loopback */

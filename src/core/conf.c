@@ -72,6 +72,8 @@ static const struct conf_key conf_keys[] = {
 	KI(worker_threads, 1, 128),
 	KI(relay_port, 1, 65535),
 	K(relay_host, CONF_HOSTPORT),
+	K(relay_user, CONF_STRING),
+	K(relay_password, CONF_STRING),
 	K(relay_retry_schedule, CONF_DURATION_LIST),
 	K(queue_lifetime, CONF_DURATION),
 	K(webhook_allow_private, CONF_BOOL),

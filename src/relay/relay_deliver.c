@@ -206,8 +206,13 @@ try_next_addr(struct relay_route *rt)
 
 	while (rt->next_addr < rt->n_addrs) {
 		size_t k = rt->next_addr++;
-		struct smtp_client_opts o = { .helo_name = r->app->conf->hostname,
-		    .server_name = rt->hosts[k], .tls_ctx = r->tls };
+		const struct conf *cf = r->app->conf;
+		/* Credentials go to the smarthost only, and only over TLS. */
+		bool auth = cf->relay_host && cf->relay_user && cf->relay_password;
+		struct smtp_client_opts o = { .helo_name = cf->hostname,
+		    .server_name = rt->hosts[k], .tls_ctx = r->tls, .require_tls = auth,
+		    .auth_user = auth ? cf->relay_user : NULL,
+		    .auth_pass = auth ? cf->relay_password : NULL };
 		if (make_addr(rt->addrs[k], rt->port, &ss) == 0 &&
 		    smtp_client_connect(r->loop, (struct sockaddr *)&ss, &o, on_ready, rt,
 		    &rt->client) == 0)

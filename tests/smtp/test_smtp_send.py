@@ -431,5 +431,106 @@ class SendTest(SmtpTestCase):
                              token=self.env.acct.session)
 
 
+
+class SmarthostTest(SmtpTestCase):
+    """relay_host with AUTH: the sink demands STARTTLS and then AUTH; the
+    relay sends the credentials only over TLS."""
+    inboxes = ("bot",)
+    sink_port = harness.free_ports(1)[0]
+    smtp_conf = {"relay_host": "127.0.0.1:%d" % sink_port, "relay_user": "gentd",
+                 "relay_password": "s3cret-pw", "relay_retry_schedule": "1s"}
+
+    @classmethod
+    def setUpClass(cls):
+        import ssl
+        import tempfile
+        from aiosmtpd.smtp import AuthResult
+        from smtp_fixture import self_signed_cert
+        super().setUpClass()
+        d = tempfile.mkdtemp(prefix="gentd-smarthost-")
+        cert, key = self_signed_cert(d, cn="127.0.0.1")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        cls.logins = []
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (auth_data.login, auth_data.password) == (b"gentd", b"s3cret-pw")
+            cls.logins.append((mechanism, session.ssl is not None, ok))
+            return AuthResult(success=ok)
+
+        cls.sink = Sink(cls.sink_port)
+        cls.sink.controller = Controller(cls.sink, hostname="127.0.0.1",
+                                         port=cls.sink_port, decode_data=False,
+                                         tls_context=ctx, require_starttls=True,
+                                         auth_required=True, auth_require_tls=True,
+                                         authenticator=authenticator)
+        cls.sink.controller.start()
+        cls.addClassCleanup(cls.sink.stop)
+        st, _, tok = cls.srv.request("POST", "/v1/tokens/", {
+            "inbox_id": cls.env.inboxes["bot"], "scopes": ["email:send", "email:read"],
+            "label": "smarthost"}, token=cls.env.acct.session)
+        assert st == 201, tok
+        cls.tok = tok["raw_token"]
+
+    def test_delivery_through_an_authenticating_smarthost(self):
+        to = "someone@far-away.example"
+        st, _, r = self.srv.request("POST", "/v1/messages/", {
+            "to": [to], "subject": "via smarthost", "text_body": "x"}, token=self.tok)
+        self.assertEqual(st, 202, r)
+        harness.wait_until(lambda: self.sink.to(to), timeout=20, what="smarthost delivery")
+        self.assertEqual(len(self.sink.to(to)), 1)
+        self.assertTrue(self.logins, "no AUTH seen")
+        self.assertTrue(all(tls and ok for _, tls, ok in self.logins), self.logins)
+        st, _, m = self.srv.request("GET", "/v1/messages/%s/" % r["id"], token=self.tok)
+        self.assertEqual(m["delivery"][0]["status"], "sent", m["delivery"])
+        # The password never reaches the log.
+        self.assertNotIn("s3cret-pw", self.srv.log_text())
+
+
+class QueueLifetimeTest(SmtpTestCase):
+    """A destination that only ever defers: the message fails for good when
+    queue_lifetime runs out, and the sender gets a report (4.4.7)."""
+    inboxes = ("bot",)
+    sink_port = harness.free_ports(1)[0]
+    smtp_conf = {"relay_port": str(sink_port), "relay_retry_schedule": "1s",
+                 "queue_lifetime": "3s"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sink = Sink(cls.sink_port)
+        cls.sink.start()
+        cls.addClassCleanup(cls.sink.stop)
+        cls.dns.publish(DEST, mx=[(MX, 10)], a={MX: "127.0.0.1"})
+        st, _, tok = cls.srv.request("POST", "/v1/tokens/", {
+            "inbox_id": cls.env.inboxes["bot"], "scopes": ["email:send", "email:read"],
+            "label": "lifetime"}, token=cls.env.acct.session)
+        assert st == 201, tok
+        cls.tok = tok["raw_token"]
+
+    def test_expiry_bounces(self):
+        to = "never@%s" % DEST
+        self.sink.replies[to] = ["451 4.3.0 not today"]
+        st, _, r = self.srv.request("POST", "/v1/messages/", {
+            "to": [to], "subject": "doomed", "text_body": "x"}, token=self.tok)
+        self.assertEqual(st, 202, r)
+
+        def status():
+            st, _, m = self.srv.request("GET", "/v1/messages/%s/" % r["id"], token=self.tok)
+            return m["delivery"][0]
+        harness.wait_until(lambda: status()["status"] == "failed", timeout=20,
+                           what="message failed after queue_lifetime")
+        self.assertGreaterEqual(status()["attempts"], 2)
+        reports = [m for m in self.env.messages("bot")
+                   if (m.get("subject") or "").startswith("Undelivered Mail")]
+        self.assertEqual(len(reports), 1, reports)
+        full = self.env.message(reports[0]["id"])
+        self.assertEqual(full["thread_id"], r["thread_id"])
+        raw = self.env.raw(reports[0]["id"])
+        self.assertIn(b"Status: 4.4.7", raw)
+        self.assertIn(b"report-type=delivery-status", raw.replace(b'"', b""))
+        self.assertIn(b"Final-Recipient: rfc822; " + to.encode(), raw)
+
+
 if __name__ == "__main__":
     harness.main()
