@@ -17,6 +17,22 @@ struct store_event {
 	const char	*payload_json;	/* NULL = "{}" */
 };
 
+struct event_row {
+	int64_t	 seq;
+	char	 id[64];
+	char	 type[64];
+	char	*inbox_id, *message_id, *thread_id, *payload;
+	int64_t	 created_at;
+};
+
+/**
+ * Events after seq (oldest first), at most limit; inbox_id and type
+ * (NULL = any) narrow them.
+ */
+int store_events_list(struct store_db *db, int64_t after, const char *inbox_id,
+    const char *type, int limit, struct event_row **rows_r, int *n_r);
+void event_rows_free(struct event_row *rows, int n);
+
 /** Append an event; call inside the write function of the change. */
 int store_events_append(sqlite3 *conn, const struct store_event *e);
 

@@ -30,6 +30,7 @@ const struct api_route *const api_route_tables[] = {
 	api_threads_routes,
 	api_send_routes,
 	api_approvals_routes,
+	api_events_routes,
 	NULL,
 };
 
