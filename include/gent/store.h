@@ -82,6 +82,14 @@ int store_secret(struct store_db *db, const char *name, unsigned char *out,
     size_t len);
 /** Write one audit row in its own transaction (events with no other change). */
 int store_audit_write(struct store_db *db, const struct store_audit *a);
+#define AUDIT_HASHED_FIELDS 10	/* id, tenant_id, actor_type, actor_id, action,
+				 * target_type, target_id, detail, request_id,
+				 * created_at (decimal ms) */
+
+/** The chained hash of an audit row: SHA-256 hex over the previous row's
+ *  hash and the row's fields in that order. */
+void store_audit_hash(const char *prev, const char *const fields[AUDIT_HASHED_FIELDS],
+    char out[65]);
 /** Append an audit row; call inside the write function of the change. */
 int store_audit_append(sqlite3 *conn, const struct store_audit *a);
 

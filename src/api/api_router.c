@@ -31,6 +31,7 @@ const struct api_route *const api_route_tables[] = {
 	api_send_routes,
 	api_approvals_routes,
 	api_events_routes,
+	api_audit_routes,
 	NULL,
 };
 

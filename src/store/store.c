@@ -167,30 +167,64 @@ store_step_done(sqlite3_stmt *st)
 	return STORE_ERR_SQL;
 }
 
+/* The hash of the newest row (the chain's end), or "" when none has one. */
+static void
+chain_end(sqlite3 *conn, char out[IDS_DIGEST_HEX_LEN + 1])
+{
+	sqlite3_stmt *st = store_prepare(conn, "SELECT hash FROM audit WHERE hash "
+	    "IS NOT NULL ORDER BY seq DESC LIMIT 1");
+
+	out[0] = '\0';
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		store__copy_col(st, 0, out, IDS_DIGEST_HEX_LEN + 1);
+	store_finish(st);
+}
+
+void
+store_audit_hash(const char *prev, const char *const fields[AUDIT_HASHED_FIELDS],
+    char out[IDS_DIGEST_HEX_LEN + 1])
+{
+	struct buf b = { 0 };
+
+	/* Length-prefixed, so no choice of field contents can collide with
+	 * another split of the same bytes; NULL is distinct from "". */
+	buf_printf(&b, "gentd-audit-v1|%s", prev);
+	for (int i = 0; i < AUDIT_HASHED_FIELDS; i++) {
+		if (fields[i])
+			buf_printf(&b, "|%zu:%s", strlen(fields[i]), fields[i]);
+		else
+			buf_append_str(&b, "|-");
+	}
+	ids_sha256_hex(b.data, b.len, out);
+	buf_free(&b);
+}
+
 int
 store_audit_append(sqlite3 *conn, const struct store_audit *a)
 {
 	sqlite3_stmt *st = store_prepare(conn,
 	    "INSERT INTO audit (id, tenant_id, actor_type, actor_id, action, "
-	    "target_type, target_id, detail, request_id, created_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	char *id = ids_new("aud");
+	    "target_type, target_id, detail, request_id, created_at, prev_hash, hash) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	char *id = ids_new("aud"), prev[IDS_DIGEST_HEX_LEN + 1], hash[IDS_DIGEST_HEX_LEN + 1];
+	char when[24];
 	int rc;
 
 	if (!st) {
 		free(id);
 		return STORE_ERR_SQL;
 	}
-	store_bind_text(st, 1, id);
-	store_bind_text(st, 2, a->tenant_id);
-	store_bind_text(st, 3, a->actor_type);
-	store_bind_text(st, 4, a->actor_id);
-	store_bind_text(st, 5, a->action);
-	store_bind_text(st, 6, a->target_type);
-	store_bind_text(st, 7, a->target_id);
-	store_bind_text(st, 8, a->detail_json ? a->detail_json : "{}");
-	store_bind_text(st, 9, a->request_id);
-	sqlite3_bind_int64(st, 10, time_now_ms());
+	snprintf(when, sizeof(when), "%lld", (long long)time_now_ms());
+	const char *fields[AUDIT_HASHED_FIELDS] = { id, a->tenant_id, a->actor_type,
+	    a->actor_id, a->action, a->target_type, a->target_id,
+	    a->detail_json ? a->detail_json : "{}", a->request_id, when };
+	chain_end(conn, prev);
+	store_audit_hash(prev, fields, hash);
+	for (int i = 0; i < 9; i++)
+		store_bind_text(st, i + 1, fields[i]);
+	sqlite3_bind_int64(st, 10, strtoll(when, NULL, 10));
+	store_bind_text(st, 11, prev);
+	store_bind_text(st, 12, hash);
 	rc = store_step_done(st);
 	store_finish(st);
 	free(id);

@@ -1,0 +1,43 @@
+/*
+ * store_audit.h - reading the audit trail and checking its hash chain
+ * (control.db and each tenant.db have one; rows are only ever appended,
+ * see store_audit_append()).
+ */
+#ifndef GENT_STORE_AUDIT_H
+#define GENT_STORE_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gent/store.h"
+
+struct audit_row {
+	int64_t	 seq;
+	char	 id[64];
+	char	*tenant_id, *actor_type, *actor_id, *action, *target_type;
+	char	*target_id, *detail, *request_id, *prev_hash, *hash;
+	int64_t	 created_at;
+};
+
+/* NULL strings and 0 times do not filter. */
+struct audit_filter {
+	const char	*tenant_id, *actor_id, *action, *target_id;
+	int64_t		 after_ms, before_ms;
+};
+
+/** Keyset page, newest first: rows before (cursor_ms, cursor_id). */
+int store_audit_list(struct store_db *db, const struct audit_filter *f, int limit,
+    int64_t cursor_ms, const char *cursor_id, struct audit_row **rows_r, int *n_r);
+void audit_rows_free(struct audit_row *rows, int n);
+
+struct audit_check {
+	int64_t	 rows;		/* rows read */
+	int64_t	 chained;	/* of them, rows with a hash */
+	int64_t	 first_bad_seq;	/* 0 = the chain holds */
+	char	 why[160];
+};
+
+/** Re-compute the whole chain in seq order. */
+int store_audit_verify(struct store_db *db, struct audit_check *out);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * store_audit.c - audit rows: listing and the chain check.
+ *
+ * The check walks rows by seq: every chained row's prev_hash must be the
+ * hash of the chained row before it (or "" for the first), and its hash
+ * must be what store_audit_hash() gives for its fields. A changed field,
+ * a row taken out or put in between breaks one of the two.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gent/ids.h"
+#include "gent/store_audit.h"
+#include "gent/util.h"
+#include "store_int.h"
+
+#define AUDIT_COLUMNS "seq, id, tenant_id, actor_type, actor_id, action, " \
+	"target_type, target_id, detail, request_id, prev_hash, hash, created_at"
+
+static void
+read_audit(sqlite3_stmt *st, struct audit_row *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->seq = sqlite3_column_int64(st, 0);
+	store__copy_col(st, 1, a->id, sizeof(a->id));
+	a->tenant_id = store_col_text(st, 2);
+	a->actor_type = store_col_text(st, 3);
+	a->actor_id = store_col_text(st, 4);
+	a->action = store_col_text(st, 5);
+	a->target_type = store_col_text(st, 6);
+	a->target_id = store_col_text(st, 7);
+	a->detail = store_col_text(st, 8);
+	a->request_id = store_col_text(st, 9);
+	a->prev_hash = store_col_text(st, 10);
+	a->hash = store_col_text(st, 11);
+	a->created_at = sqlite3_column_int64(st, 12);
+}
+
+static void
+audit_row_clear(struct audit_row *a)
+{
+	char **f[] = { &a->tenant_id, &a->actor_type, &a->actor_id, &a->action,
+	    &a->target_type, &a->target_id, &a->detail, &a->request_id,
+	    &a->prev_hash, &a->hash };
+
+	for (size_t i = 0; i < GENT_ARRAY_LEN(f); i++)
+		xfree(f[i]);
+}
+
+void
+audit_rows_free(struct audit_row *rows, int n)
+{
+	for (int i = 0; i < n; i++)
+		audit_row_clear(&rows[i]);
+	free(rows);
+}
+
+int
+store_audit_list(struct store_db *db, const struct audit_filter *f, int limit,
+    int64_t cursor_ms, const char *cursor_id, struct audit_row **rows_r, int *n_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " AUDIT_COLUMNS " FROM audit "
+	    "WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR actor_id = ?2) AND "
+	    "(?3 IS NULL OR action = ?3) AND (?4 IS NULL OR target_id = ?4) AND "
+	    "(?5 = 0 OR created_at >= ?5) AND (?6 = 0 OR created_at < ?6) AND "
+	    "(?7 IS NULL OR created_at < ?8 OR (created_at = ?8 AND id < ?7)) "
+	    "ORDER BY created_at DESC, id DESC LIMIT ?9");
+	struct audit_row *rows = xcalloc((size_t)limit, sizeof(*rows));
+	int n = 0, rc = STORE_ERR_SQL;
+
+	if (st) {
+		store_bind_text(st, 1, f->tenant_id);
+		store_bind_text(st, 2, f->actor_id);
+		store_bind_text(st, 3, f->action);
+		store_bind_text(st, 4, f->target_id);
+		sqlite3_bind_int64(st, 5, f->after_ms);
+		sqlite3_bind_int64(st, 6, f->before_ms);
+		store_bind_text(st, 7, cursor_id);
+		sqlite3_bind_int64(st, 8, cursor_ms);
+		sqlite3_bind_int(st, 9, limit);
+		while (n < limit && sqlite3_step(st) == SQLITE_ROW)
+			read_audit(st, &rows[n++]);
+		rc = STORE_OK;
+	}
+	store_finish(st);
+	store_db_release(db, &conn);
+	*rows_r = rows;
+	*n_r = n;
+	return rc;
+}
+
+/* Does row a hold at its place after prev (the previous chained hash)? */
+static bool
+row_holds(const struct audit_row *a, const char *prev, char *why, size_t cap)
+{
+	char when[24], want[IDS_DIGEST_HEX_LEN + 1];
+
+	snprintf(when, sizeof(when), "%lld", (long long)a->created_at);
+	const char *fields[AUDIT_HASHED_FIELDS] = { a->id, a->tenant_id, a->actor_type,
+	    a->actor_id, a->action, a->target_type, a->target_id, a->detail,
+	    a->request_id, when };
+	if (!a->prev_hash || strcmp(a->prev_hash, prev) != 0) {
+		snprintf(why, cap, "row %lld does not follow the row before it "
+		    "(a row was removed, added or changed before it)", (long long)a->seq);
+		return false;
+	}
+	store_audit_hash(prev, fields, want);
+	if (strcmp(want, a->hash) != 0) {
+		snprintf(why, cap, "row %lld was changed after it was written",
+		    (long long)a->seq);
+		return false;
+	}
+	return true;
+}
+
+int
+store_audit_verify(struct store_db *db, struct audit_check *out)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " AUDIT_COLUMNS " FROM audit "
+	    "ORDER BY seq");
+	char prev[IDS_DIGEST_HEX_LEN + 1] = "";
+	int rc = STORE_ERR_SQL;
+
+	memset(out, 0, sizeof(*out));
+	if (st) {
+		struct audit_row a;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			read_audit(st, &a);
+			out->rows++;
+			if (a.hash) {
+				out->chained++;
+				if (!out->first_bad_seq && !row_holds(&a, prev, out->why,
+				    sizeof(out->why)))
+					out->first_bad_seq = a.seq;
+				snprintf(prev, sizeof(prev), "%s", a.hash);
+			} else if (out->chained && !out->first_bad_seq) {
+				/* After the chain began, every row must carry a hash. */
+				out->first_bad_seq = a.seq;
+				snprintf(out->why, sizeof(out->why), "row %lld has no hash",
+				    (long long)a.seq);
+			}
+			audit_row_clear(&a);
+		}
+		rc = STORE_OK;
+	}
+	store_finish(st);
+	store_db_release(db, &conn);
+	return rc;
+}
