@@ -41,6 +41,7 @@ struct conf {
 	uint64_t	 session_ttl;		/* ms a sign-in session lasts */
 	uint64_t	 inbox_retention;	/* ms a closing inbox keeps its data */
 	uint64_t	 expiry_interval;	/* ms between retention sweeps */
+	uint64_t	 audit_retention;	/* ms audit entries are kept */
 	int64_t		 worker_threads;	/* request handler threads */
 	int64_t		 relay_port;		/* TCP port for delivery to MX hosts */
 	char		*relay_host;		/* smarthost host:port; NULL = MX */

@@ -37,6 +37,12 @@ struct audit_check {
 	char	 why[160];
 };
 
+/**
+ * Remove rows older than cutoff (retention) in one transaction, keeping
+ * the chain checkable: the first row left becomes its anchor. The
+ * append-only triggers are lifted only inside that transaction.
+ */
+int store_audit_prune(struct store_db *db, int64_t cutoff, int *removed_r);
 /** Re-compute the whole chain in seq order. */
 int store_audit_verify(struct store_db *db, struct audit_check *out);
 

@@ -69,6 +69,7 @@ static const struct conf_key conf_keys[] = {
 	K(session_ttl, CONF_DURATION),
 	K(inbox_retention, CONF_DURATION),
 	K(expiry_interval, CONF_DURATION),
+	K(audit_retention, CONF_DURATION),
 	KI(worker_threads, 1, 128),
 	KI(relay_port, 1, 65535),
 	K(relay_host, CONF_HOSTPORT),
@@ -108,6 +109,7 @@ conf_init(struct conf *c)
 	c->session_ttl = 7ull * 24 * 3600 * 1000;
 	c->inbox_retention = 30ull * 24 * 3600 * 1000;
 	c->expiry_interval = 3600ull * 1000;
+	c->audit_retention = 90ull * 24 * 3600 * 1000;
 	c->worker_threads = 8;
 	c->relay_port = 25;
 	c->relay_retry_schedule = xstrdup("5m,15m,1h,4h,12h");

@@ -9,6 +9,7 @@
 #include "gent/expiry.h"
 #include "gent/log.h"
 #include "gent/store_accounts.h"
+#include "gent/store_audit.h"
 #include "gent/store_expiry.h"
 #include "gent/store_idempotency.h"
 #include "gent/timefmt.h"
@@ -32,6 +33,19 @@ maybe_free(struct expiry *e)
 }
 
 static void
+prune_audit(struct app *app, struct store_db *db, const char *name)
+{
+	int removed = 0;
+
+	if (store_audit_prune(db, time_now_ms() - (int64_t)app->conf->audit_retention,
+	    &removed) != STORE_OK)
+		log_error("expiry", NULL, "pruning the audit log of %s failed", name);
+	else if (removed)
+		log_info("expiry", NULL, "%s: %d audit entries past audit_retention "
+		    "removed", name, removed);
+}
+
+static void
 sweep_tenant(struct app *app, const char *tenant_id)
 {
 	struct expiry_result r = { .more = true };
@@ -43,6 +57,7 @@ sweep_tenant(struct app *app, const char *tenant_id)
 		free(err);
 		return;
 	}
+	prune_audit(app, db, tenant_id);
 	for (int round = 0; round < ROUNDS_PER_TENANT && r.more; round++) {
 		if (store_expiry_sweep(db, time_now_ms(), &r) != STORE_OK) {
 			log_error("expiry", NULL, "sweep of %s failed; will retry", tenant_id);
@@ -69,6 +84,7 @@ sweep_run(uv_work_t *w)
 		free(ids[i]);
 	}
 	free(ids);
+	prune_audit(e->app, store_control(e->app->store), "control");
 	/* Idempotency keys are promised for 24 hours; keep them two days. */
 	if (store_idem_prune(store_control(e->app->store), time_now_ms() -
 	    IDEM_KEEP_MS) != STORE_OK)

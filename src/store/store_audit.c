@@ -115,6 +115,78 @@ row_holds(const struct audit_row *a, const char *prev, char *why, size_t cap)
 	return true;
 }
 
+/* Where the chain must begin: "" or the anchor left by a prune. */
+static void
+anchor_of(sqlite3 *conn, char out[IDS_DIGEST_HEX_LEN + 1])
+{
+	sqlite3_stmt *st = store_prepare(conn, "SELECT prev_hash FROM audit_anchor "
+	    "WHERE id = 1");
+
+	out[0] = '\0';
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		store__copy_col(st, 0, out, IDS_DIGEST_HEX_LEN + 1);
+	store_finish(st);
+}
+
+struct prune_job {
+	int64_t	 cutoff;
+	int	 removed;
+};
+
+static int
+prune_fn(sqlite3 *conn, void *arg)
+{
+	struct prune_job *j = arg;
+	static const char *const lift = "DROP TRIGGER audit_no_delete";
+	static const char *const restore = "CREATE TRIGGER audit_no_delete BEFORE "
+	    "DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END";
+	sqlite3_stmt *st;
+	int rc = STORE_ERR_SQL;
+
+	if (sqlite3_exec(conn, lift, NULL, NULL, NULL) != SQLITE_OK)
+		return STORE_ERR_SQL;
+	st = store_prepare(conn, "DELETE FROM audit WHERE created_at < ?");
+	if (st) {
+		sqlite3_bind_int64(st, 1, j->cutoff);
+		rc = store_step_done(st);
+		j->removed = sqlite3_changes(conn);
+	}
+	store_finish(st);
+	/* The first row left (if any) now starts the chain. */
+	if (rc == STORE_OK && j->removed > 0) {
+		/* No row left: the next one starts a new chain from "". */
+		st = store_prepare(conn, "INSERT OR REPLACE INTO audit_anchor (id, "
+		    "prev_hash, pruned_before) VALUES (1, coalesce((SELECT prev_hash FROM "
+		    "audit WHERE hash IS NOT NULL ORDER BY seq LIMIT 1), ''), ?)");
+		rc = STORE_ERR_SQL;
+		if (st) {
+			sqlite3_bind_int64(st, 1, j->cutoff);
+			rc = store_step_done(st);
+		}
+		store_finish(st);
+	}
+	if (sqlite3_exec(conn, restore, NULL, NULL, NULL) != SQLITE_OK)
+		rc = STORE_ERR_SQL;
+	if (rc == STORE_OK && j->removed > 0) {
+		char detail[64];
+		snprintf(detail, sizeof(detail), "{\"removed\":%d}", j->removed);
+		struct store_audit a = { .actor_type = "system", .actor_id = "retention",
+		    .action = "audit.pruned", .detail_json = detail };
+		rc = store_audit_append(conn, &a);
+	}
+	return rc;
+}
+
+int
+store_audit_prune(struct store_db *db, int64_t cutoff, int *removed_r)
+{
+	struct prune_job j = { cutoff, 0 };
+	int rc = store_db_write(db, prune_fn, &j);
+
+	*removed_r = rc == STORE_OK ? j.removed : 0;
+	return rc;
+}
+
 int
 store_audit_verify(struct store_db *db, struct audit_check *out)
 {
@@ -125,6 +197,7 @@ store_audit_verify(struct store_db *db, struct audit_check *out)
 	int rc = STORE_ERR_SQL;
 
 	memset(out, 0, sizeof(*out));
+	anchor_of(conn, prev);
 	if (st) {
 		struct audit_row a;
 		while (sqlite3_step(st) == SQLITE_ROW) {
