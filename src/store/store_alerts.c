@@ -1,0 +1,198 @@
+/*
+ * store_alerts.c - alert rule rows.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gent/store_alerts.h"
+#include "gent/util.h"
+#include "store_int.h"
+
+#define ALERT_COLUMNS "id, inbox_id, events, url, secret, filter, threshold, " \
+	"offset_json, attempts, backoff, enabled, created_at, updated_at"
+
+static void
+read_alert(sqlite3_stmt *st, struct alert_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	store__copy_col(st, 0, r->id, sizeof(r->id));
+	store__copy_col(st, 1, r->inbox_id, sizeof(r->inbox_id));
+	r->events = store_col_text(st, 2);
+	r->url = store_col_text(st, 3);
+	r->secret = store_col_text(st, 4);
+	r->filter = store_col_text(st, 5);
+	r->threshold = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(st, 6);
+	r->offset_json = store_col_text(st, 7);
+	r->attempts = sqlite3_column_int64(st, 8);
+	store__copy_col(st, 9, r->backoff, sizeof(r->backoff));
+	r->enabled = sqlite3_column_int(st, 10) != 0;
+	r->created_at = sqlite3_column_int64(st, 11);
+	r->updated_at = sqlite3_column_int64(st, 12);
+}
+
+void
+alert_row_free(struct alert_row *r)
+{
+	xfree(&r->events);
+	xfree(&r->url);
+	if (r->secret)	/* it signs deliveries: do not leave it in freed memory */
+		memset(r->secret, 0, strlen(r->secret));
+	xfree(&r->secret);
+	xfree(&r->filter);
+	xfree(&r->offset_json);
+}
+
+void
+alert_rows_free(struct alert_row *rows, int n)
+{
+	for (int i = 0; i < n; i++)
+		alert_row_free(&rows[i]);
+	free(rows);
+}
+
+struct alert_job {
+	const struct alert_row		*r;
+	const char			*id;
+	const struct store_audit	*audit;
+};
+
+static void
+bind_alert(sqlite3_stmt *st, const struct alert_row *r)
+{
+	store_bind_text(st, 1, r->id);
+	store_bind_text(st, 2, r->inbox_id);
+	store_bind_text(st, 3, r->events);
+	store_bind_text(st, 4, r->url);
+	store_bind_text(st, 5, r->secret);
+	store_bind_text(st, 6, r->filter);
+	if (r->threshold >= 0)
+		sqlite3_bind_int64(st, 7, r->threshold);
+	else
+		sqlite3_bind_null(st, 7);
+	store_bind_text(st, 8, r->offset_json);
+	sqlite3_bind_int64(st, 9, r->attempts);
+	store_bind_text(st, 10, r->backoff);
+	sqlite3_bind_int(st, 11, r->enabled);
+	sqlite3_bind_int64(st, 12, r->created_at);
+	sqlite3_bind_int64(st, 13, r->updated_at);
+}
+
+static int
+write_fn(sqlite3 *conn, void *arg, const char *sql, bool need_change)
+{
+	struct alert_job *j = arg;
+	sqlite3_stmt *st = store_prepare(conn, sql);
+	int rc;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	if (j->r)
+		bind_alert(st, j->r);
+	else
+		store_bind_text(st, 1, j->id);
+	rc = store_step_done(st);
+	if (rc == STORE_OK && need_change && sqlite3_changes(conn) == 0)
+		rc = STORE_ERR_NOT_FOUND;
+	store_finish(st);
+	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+}
+
+static int
+create_fn(sqlite3 *conn, void *arg)
+{
+	return write_fn(conn, arg, "INSERT INTO alert_rules (" ALERT_COLUMNS ") VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", false);
+}
+
+static int
+update_fn(sqlite3 *conn, void *arg)
+{
+	return write_fn(conn, arg, "UPDATE alert_rules SET events = ?3, url = ?4, "
+	    "secret = ?5, filter = ?6, threshold = ?7, offset_json = ?8, attempts = ?9, "
+	    "backoff = ?10, enabled = ?11, updated_at = ?13 WHERE id = ?1 AND "
+	    "inbox_id = ?2 AND created_at = ?12", true);
+}
+
+static int
+delete_fn(sqlite3 *conn, void *arg)
+{
+	return write_fn(conn, arg, "DELETE FROM alert_rules WHERE id = ?1", true);
+}
+
+int
+store_alerts_create(struct store_db *db, const struct alert_row *r,
+    const struct store_audit *audit)
+{
+	struct alert_job j = { r, NULL, audit };
+
+	return store_db_write(db, create_fn, &j);
+}
+
+int
+store_alerts_update(struct store_db *db, const struct alert_row *r,
+    const struct store_audit *audit)
+{
+	struct alert_job j = { r, NULL, audit };
+
+	return store_db_write(db, update_fn, &j);
+}
+
+int
+store_alerts_delete(struct store_db *db, const char *id,
+    const struct store_audit *audit)
+{
+	struct alert_job j = { NULL, id, audit };
+
+	return store_db_write(db, delete_fn, &j);
+}
+
+static int
+select_alerts(struct store_db *db, const char *sql, const char *bind,
+    struct alert_row **rows_r, int *n_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, sql);
+	struct alert_row *rows = NULL;
+	int n = 0, rc = STORE_ERR_SQL;
+
+	if (st) {
+		store_bind_text(st, 1, bind);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			rows = xrealloc(rows, (size_t)(n + 1) * sizeof(*rows));
+			read_alert(st, &rows[n++]);
+		}
+		rc = STORE_OK;
+	}
+	store_finish(st);
+	store_db_release(db, &conn);
+	*rows_r = rows;
+	*n_r = n;
+	return rc;
+}
+
+int
+store_alerts_list(struct store_db *db, const char *inbox_id,
+    struct alert_row **rows_r, int *n_r)
+{
+	return select_alerts(db, "SELECT " ALERT_COLUMNS " FROM alert_rules WHERE "
+	    "inbox_id = ? ORDER BY created_at, id", inbox_id, rows_r, n_r);
+}
+
+int
+store_alerts_get(struct store_db *db, const char *id, struct alert_row *out)
+{
+	struct alert_row *rows;
+	int n, rc = select_alerts(db, "SELECT " ALERT_COLUMNS " FROM alert_rules "
+	    "WHERE id = ?", id, &rows, &n);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == STORE_OK && n == 0)
+		rc = STORE_ERR_NOT_FOUND;
+	if (rc == STORE_OK)
+		*out = rows[0];
+	for (int i = 1; i < n; i++)
+		alert_row_free(&rows[i]);
+	free(rows);
+	return rc;
+}
