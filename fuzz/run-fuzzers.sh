@@ -4,8 +4,8 @@
 #
 # usage: fuzz/run-fuzzers.sh [SECONDS] [TARGET...]
 #   SECONDS  per target (default 30)
-#   TARGET   http-api, smtp-parse, smtp-session, mime, dns-answer, search-query
-#            (default: all of them)
+#   TARGET   http-api, smtp-parse, smtp-session, mime, dns-answer,
+#            search-query, smtp-reply (default: all of them)
 # environment:
 #   FUZZ_BUILD_DIR  build directory (default: build-fuzz in the source tree)
 #   FUZZ_JOBS       parallel libFuzzer workers per target (default 1)
@@ -32,7 +32,7 @@ jobs=${FUZZ_JOBS:-1}
 # target:corpus-dir:dict (dict relative to fuzz/; "-" for none)
 all_targets="http-api:http_api:http.dict smtp-parse:smtp_parse:smtp.dict \
 smtp-session:smtp_session:smtp.dict mime:mime:- dns-answer:dns_answer:- \
-search-query:search_query:-"
+search-query:search_query:- smtp-reply:smtp_reply:smtp_reply.dict"
 
 command -v clang >/dev/null 2>&1 || {
 	echo "$0: clang is required (apt-get install clang libclang-rt-14-dev)" >&2

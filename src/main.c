@@ -2,6 +2,7 @@
  * main.c - command line and wiring: load config, open the store, start
  * the HTTP front end on the libuv loop, drain on SIGTERM/SIGINT.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,9 @@ serve(const struct conf *conf)
 	/* Must be set before the loop first uses its threadpool. */
 	snprintf(threads, sizeof(threads), "%lld", (long long)conf->worker_threads);
 	setenv("UV_THREADPOOL_SIZE", threads, 1);
+	/* A peer that resets while we write must cost a write error, not the
+	 * process: libuv writes with write(2), which raises SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	d.loop = uv_default_loop();
 	mime_init();
 	if (gent_dkim_init() != 0) {

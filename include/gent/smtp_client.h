@@ -65,10 +65,11 @@ struct smtp_client_opts {
 					 * STARTTLS (and the handshake),
 					 * AUTH, MAIL, RCPT, DATA, RSET;
 					 * default 5 min, 2 min for DATA */
-	uint64_t	 data_timeout_ms;	/* each block of the message to be
-					 * taken by the kernel, and the reply
-					 * after the final dot; default 3 min
-					 * per block, 10 min for the dot */
+	uint64_t	 data_timeout_ms;	/* each block of the message
+					 * to be taken by the kernel, and
+					 * the reply after the final dot;
+					 * default 3 min per block, 10 min
+					 * for the dot */
 };
 
 struct smtp_client_reply {

@@ -25,7 +25,7 @@
 
 #include "gent/util.h"
 
-#define SMTP_REPLY_LINE_MAX 2048	/* octets of one line, without its end */
+#define SMTP_REPLY_LINE_MAX 2048	/* octets of a line, without its end */
 #define SMTP_REPLY_LINES_MAX 100	/* lines of one reply */
 
 enum smtp_reply_error {
@@ -38,15 +38,15 @@ enum smtp_reply_error {
 };
 
 struct smtp_reply_parser {
-	char			 line[SMTP_REPLY_LINE_MAX];	/* current line */
-	size_t			 line_len;	/* octets in line[] */
-	bool			 cr;		/* last octet was a CR, held back */
-	bool			 ready;		/* a reply is complete (last call 1) */
-	enum smtp_reply_error	 error;		/* set with -1; sticky */
-	int			 code;		/* 200..599, once a line is read */
-	unsigned		 n_lines;	/* lines of the reply so far */
-	char			 enhanced[16];	/* "2.1.0", or "" */
-	struct buf		 text;		/* lines without codes, "\n"-joined */
+	char		 line[SMTP_REPLY_LINE_MAX];	/* the current line */
+	size_t		 line_len;	/* octets in line[] */
+	bool		 cr;		/* last octet a CR, held back */
+	bool		 ready;		/* a reply is complete (returned 1) */
+	enum smtp_reply_error error;	/* set with -1; sticky */
+	int		 code;		/* 200..599, once a line is read */
+	unsigned	 n_lines;	/* lines of the reply so far */
+	char		 enhanced[16];	/* "2.1.0", or "" */
+	struct buf	 text;		/* lines without codes, "\n"-joined */
 };
 
 /**

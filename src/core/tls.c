@@ -115,7 +115,8 @@ tls_stream_init_client(struct tls_stream *t, SSL_CTX *ctx, const char *sni_name)
 		return 0;
 	memcpy(name, sni_name, n);
 	name[n] = '\0';
-	if (!is_ip_literal(name) && SSL_set_tlsext_host_name(t->ssl, name) != 1) {
+	if (!is_ip_literal(name) &&
+	    SSL_set_tlsext_host_name(t->ssl, name) != 1) {
 		tls_stream_free(t);
 		return -1;
 	}

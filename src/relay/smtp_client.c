@@ -24,6 +24,7 @@
  * runs inside an API call. Memory is freed once the handles are closed
  * and the user has called smtp_client_close() (smtp_client_int.h).
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -76,7 +77,8 @@ smtp_client__reply_set(struct smtp_client_reply *r, int code,
 	char *old = r->text;
 
 	r->code = code;
-	snprintf(r->enhanced, sizeof(r->enhanced), "%s", enhanced ? enhanced : "");
+	snprintf(r->enhanced, sizeof(r->enhanced), "%s",
+	    enhanced ? enhanced : "");
 	r->text = xstrdup(text ? text : "");
 	free(old);	/* after the copy: text may point into old */
 }
@@ -122,9 +124,12 @@ caps_line(struct smtp_client_caps *caps, const char *l, size_t n)
 	} else if (KW("ENHANCEDSTATUSCODES")) {
 		caps->flags |= SMTP_CAP_ENHANCEDSTATUSCODES;
 	} else if (KW("SIZE")) {
+		const char *end = l + n;
 		uint64_t v = 0;
+
 		caps->flags |= SMTP_CAP_SIZE;
-		for (const char *p = arg; p < l + n && *p >= '0' && *p <= '9'; p++) {
+		for (const char *p = arg; p < end && isdigit((unsigned char)*p);
+		    p++) {
 			if (v > (UINT64_MAX - 9) / 10)
 				break;	/* absurd: keep what fits */
 			v = v * 10 + (uint64_t)(*p - '0');
@@ -232,8 +237,8 @@ on_write_done(uv_write_t *w, int status)
 	if (c->handles_closing)
 		return;
 	if (status < 0) {
-		smtp_client__fail(c, 421, "4.4.2", "connection to %s lost while "
-		    "writing: %s", c->peer, uv_strerror(status));
+		smtp_client__fail(c, 421, "4.4.2", "connection to %s lost "
+		    "while writing: %s", c->peer, uv_strerror(status));
 		return;
 	}
 	if (c->state == SMTP_C_BODY)
@@ -365,7 +370,8 @@ smtp_client__arm_for_head(struct smtp_client *c)
 	if (c->handles_closing)
 		return;
 	if (c->n_pending > 0)
-		smtp_client__arm(c, timeout_for(c, c->pending[c->pending_head].cmd));
+		smtp_client__arm(c, timeout_for(c,
+		    c->pending[c->pending_head].cmd));
 	else if (c->state != SMTP_C_BODY && c->state != SMTP_C_HANDSHAKE)
 		uv_timer_stop(&c->timer);
 }
@@ -378,11 +384,13 @@ smtp_client__push(struct smtp_client *c, enum smtp_client_cmd cmd, size_t rcpt)
 	if (c->pending_head + c->n_pending == c->pending_cap) {
 		/* Compact, then grow: the queue never holds more than one
 		 * transaction's commands. */
-		memmove(c->pending, c->pending + c->pending_head,
-		    c->n_pending * sizeof(*c->pending));
+		if (c->pending_head > 0)
+			memmove(c->pending, c->pending + c->pending_head,
+			    c->n_pending * sizeof(*c->pending));
 		c->pending_head = 0;
 		if (c->n_pending == c->pending_cap) {
-			c->pending_cap = c->pending_cap ? c->pending_cap * 2 : 8;
+			c->pending_cap = c->pending_cap ?
+			    c->pending_cap * 2 : 8;
 			c->pending = xrealloc(c->pending,
 			    c->pending_cap * sizeof(*c->pending));
 		}
@@ -417,7 +425,8 @@ smtp_client__command(struct smtp_client *c, enum smtp_client_cmd cmd,
 	if (vasprintf(&text, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	log_debug("relay", NULL, "%016" PRIx64 " smtp-client C: %s", c->id, text);
+	log_debug("relay", NULL, "%016" PRIx64 " smtp-client C: %s", c->id,
+	    text);
 	buf_printf(&line, "%s\r\n", text);
 	free(text);
 	smtp_client__push(c, cmd, rcpt);
@@ -433,7 +442,8 @@ command_secret(struct smtp_client *c, enum smtp_client_cmd cmd,
 {
 	size_t n = strlen(line);
 
-	log_debug("relay", NULL, "%016" PRIx64 " smtp-client C: %s", c->id, shown);
+	log_debug("relay", NULL, "%016" PRIx64 " smtp-client C: %s", c->id,
+	    shown);
 	smtp_client__push(c, cmd, 0);
 	smtp_client__write(c, line, n);
 	OPENSSL_cleanse(line, n);
@@ -467,13 +477,14 @@ smtp_client__report_later(struct smtp_client *c)
 }
 
 void
-smtp_client__fail_reply(struct smtp_client *c, const struct smtp_client_reply *r)
+smtp_client__fail_reply(struct smtp_client *c,
+    const struct smtp_client_reply *r)
 {
 	if (c->handles_closing)
 		return;	/* the first failure is the one reported */
-	log_info("relay", NULL, "%016" PRIx64 " smtp-client %s failed in state "
-	    "%s: %d %s %.300s", c->id, c->peer, smtp_client__state_name(c->state),
-	    r->code, r->enhanced, r->text);
+	log_info("relay", NULL, "%016" PRIx64 " smtp-client %s failed in "
+	    "state %s: %d %s %.300s", c->id, c->peer,
+	    smtp_client__state_name(c->state), r->code, r->enhanced, r->text);
 	smtp_client__reply_copy(&c->fail_reply, r);
 	smtp_client__tx_conn_failed(c, r);
 	wipe_auth(c);
@@ -508,7 +519,8 @@ ready(struct smtp_client *c)
 	log_info("relay", NULL, "%016" PRIx64 " smtp-client ready %s tls=%s "
 	    "pipelining=%s size=%" PRIu64, c->id, c->peer,
 	    c->flags & SMTP_CF_TLS ? "yes" : "no",
-	    c->caps.flags & SMTP_CAP_PIPELINING ? "yes" : "no", c->caps.size_max);
+	    c->caps.flags & SMTP_CAP_PIPELINING ? "yes" : "no",
+	    c->caps.size_max);
 	c->flags |= SMTP_CF_READY_CALLED;
 	if (!(c->flags & SMTP_CF_DETACHED))
 		c->on_ready(c, 0, NULL, c->arg);
@@ -527,7 +539,8 @@ base64(const char *in, size_t n)
 {
 	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
 
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)n);
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in,
+	    (int)n);
 	return out;
 }
 
@@ -541,8 +554,9 @@ start_auth(struct smtp_client *c)
 
 	if (!(c->caps.flags & SMTP_CAP_AUTH) ||
 	    !(c->caps.auth & (SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN))) {
-		smtp_client__fail(c, 421, "4.7.0", "%s offers no AUTH mechanism "
-		    "we use (PLAIN, LOGIN); credentials not sent", c->peer);
+		smtp_client__fail(c, 421, "4.7.0", "%s offers no AUTH "
+		    "mechanism we use (PLAIN, LOGIN); credentials not sent",
+		    c->peer);
 		return;
 	}
 	smtp_client__set_state(c, SMTP_C_AUTH);
@@ -584,8 +598,8 @@ on_auth(struct smtp_client *c, enum smtp_client_cmd cmd,
 	bool login = !(c->caps.auth & SMTP_AUTH_PLAIN);
 
 	if (r->code == 235 && (!login || cmd == SMTP_CMD_AUTH_PASS)) {
-		log_info("relay", NULL, "%016" PRIx64 " smtp-client authenticated "
-		    "to %s", c->id, c->peer);
+		log_info("relay", NULL, "%016" PRIx64 " smtp-client "
+		    "authenticated to %s", c->id, c->peer);
 		wipe_auth(c);
 		ready(c);
 	} else if (r->code == 334 && login && cmd == SMTP_CMD_AUTH) {
@@ -593,8 +607,8 @@ on_auth(struct smtp_client *c, enum smtp_client_cmd cmd,
 	} else if (r->code == 334 && login && cmd == SMTP_CMD_AUTH_USER) {
 		auth_login_step(c, SMTP_CMD_AUTH_PASS, c->auth_pass);
 	} else if (r->code / 100 == 3) {
-		smtp_client__fail(c, 421, "4.7.0", "unexpected %d in AUTH from %s",
-		    r->code, c->peer);
+		smtp_client__fail(c, 421, "4.7.0", "unexpected %d in AUTH "
+		    "from %s", r->code, c->peer);
 	} else {
 		smtp_client__fail_reply(c, r);
 	}
@@ -636,9 +650,9 @@ start_tls(struct smtp_client *c)
 	/* RFC 3207 4.2 / CVE-2011-0411: what came after the 220 was sent
 	 * before TLS by whoever is on the wire; it is never a reply. */
 	if (c->in.len)
-		log_info("relay", NULL, "%016" PRIx64 " smtp-client discarded %zu "
-		    "bytes %s sent after its 220 to STARTTLS", c->id, c->in.len,
-		    c->peer);
+		log_info("relay", NULL, "%016" PRIx64 " smtp-client "
+		    "discarded %zu bytes %s sent after its 220 to STARTTLS",
+		    c->id, c->in.len, c->peer);
 	buf_consume(&c->in, c->in.len);
 	smtp_reply_parser_reset(&c->reply);
 	memset(&c->caps, 0, sizeof(c->caps));
@@ -668,8 +682,9 @@ handshake_done(struct smtp_client *c)
 	/* Nothing may precede the reply to our EHLO (TLS 1.3 lets a server
 	 * send before the handshake is complete on our side). */
 	if (c->in.len)
-		log_info("relay", NULL, "%016" PRIx64 " smtp-client discarded %zu "
-		    "bytes %s sent before EHLO", c->id, c->in.len, c->peer);
+		log_info("relay", NULL, "%016" PRIx64 " smtp-client "
+		    "discarded %zu bytes %s sent before EHLO", c->id,
+		    c->in.len, c->peer);
 	buf_consume(&c->in, c->in.len);
 	send_ehlo(c);
 }
@@ -692,7 +707,8 @@ on_ehlo(struct smtp_client *c, const struct smtp_client_reply *r)
 		after_hello(c);
 	} else if (r->code / 100 == 5) {
 		/* RFC 5321 3.2: an old server; HELO has no extensions. */
-		smtp_client__command(c, SMTP_CMD_HELO, 0, "HELO %s", c->helo_name);
+		smtp_client__command(c, SMTP_CMD_HELO, 0, "HELO %s",
+		    c->helo_name);
 	} else {
 		smtp_client__fail_reply(c, r);
 	}
@@ -723,8 +739,8 @@ on_starttls(struct smtp_client *c, const struct smtp_client_reply *r)
 		return;
 	}
 	/* Opportunistic: the session after EHLO is still usable. */
-	log_info("relay", NULL, "%016" PRIx64 " smtp-client %s refused STARTTLS: "
-	    "%d; going on without TLS", c->id, c->peer, r->code);
+	log_info("relay", NULL, "%016" PRIx64 " smtp-client %s refused "
+	    "STARTTLS: %d; going on without TLS", c->id, c->peer, r->code);
 	ready(c);
 }
 
@@ -739,8 +755,8 @@ dispatch(struct smtp_client *c, const struct smtp_client_reply *r)
 		else if (r->code == 421)
 			smtp_client__fail_reply(c, r);
 		else
-			smtp_client__fail(c, 421, "4.5.0", "unexpected reply from "
-			    "%s in state %s: %d", c->peer,
+			smtp_client__fail(c, 421, "4.5.0", "unexpected reply "
+			    "from %s in state %s: %d", c->peer,
 			    smtp_client__state_name(c->state), r->code);
 		return;
 	}
@@ -784,14 +800,16 @@ process(struct smtp_client *c)
 	    c->state != SMTP_C_HANDSHAKE) {
 		struct smtp_client_reply r = { 0 };
 		size_t used = 0;
-		int rc = smtp_reply_parse(&c->reply, c->in.data, c->in.len, &used);
+		int rc = smtp_reply_parse(&c->reply, c->in.data, c->in.len,
+		    &used);
 
 		buf_consume(&c->in, used);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
-			smtp_client__fail(c, 421, "4.5.0", "bad reply from %s: %s",
-			    c->peer, smtp_reply_error_str(c->reply.error));
+			smtp_client__fail(c, 421, "4.5.0", "bad reply from "
+			    "%s: %s", c->peer,
+			    smtp_reply_error_str(c->reply.error));
 			return;
 		}
 		r.code = c->reply.code;
@@ -826,13 +844,15 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 			close_handles(c, false);
 			return;
 		}
-		smtp_client__fail(c, 421, "4.4.2", "connection %s by %s in state "
-		    "%s", nread == UV_EOF ? "closed" : uv_strerror((int)nread),
-		    c->peer, smtp_client__state_name(c->state));
+		smtp_client__fail(c, 421, "4.4.2", "connection %s by %s in "
+		    "state %s", nread == UV_EOF ? "closed" :
+		    uv_strerror((int)nread), c->peer,
+		    smtp_client__state_name(c->state));
 		return;
 	}
 	if (c->flags & SMTP_CF_TLS) {
-		int rc = tls_stream_feed(&c->tls, b->base, (size_t)nread, &c->in);
+		int rc = tls_stream_feed(&c->tls, b->base, (size_t)nread,
+		    &c->in);
 
 		flush_tls(c);
 		if (rc != 0) {
@@ -865,10 +885,10 @@ on_connect(uv_connect_t *req, int status)
 	smtp_client__set_state(c, SMTP_C_GREETING);
 	smtp_client__push(c, SMTP_CMD_GREETING, 0);
 	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
-		smtp_client__fail(c, 421, "4.4.2", "cannot read from %s", c->peer);
+		smtp_client__fail(c, 421, "4.4.2", "cannot read from %s",
+		    c->peer);
 		return;
 	}
-	c->reading = true;
 }
 
 /* A uv_tcp_connect() that failed at once is reported like any other. */
@@ -891,7 +911,8 @@ set_peer(struct smtp_client *c, const struct sockaddr *addr)
 		uv_ip4_name(s4, ip, sizeof(ip));
 		port = ntohs(s4->sin_port);
 	} else {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)addr;
+		const struct sockaddr_in6 *s6 =
+		    (const struct sockaddr_in6 *)addr;
 		uv_ip6_name(s6, ip, sizeof(ip));
 		port = ntohs(s6->sin6_port);
 	}
@@ -908,10 +929,12 @@ or_default(uint64_t ms, uint64_t def)
 static void
 set_timeouts(struct smtp_client *c, const struct smtp_client_opts *o)
 {
-	c->t_connect = or_default(o->connect_timeout_ms, SMTP_CLIENT_CONNECT_MS);
+	c->t_connect = or_default(o->connect_timeout_ms,
+	    SMTP_CLIENT_CONNECT_MS);
 	c->t_greeting = or_default(o->greeting_timeout_ms,
 	    SMTP_CLIENT_GREETING_MS);
-	c->t_command = or_default(o->command_timeout_ms, SMTP_CLIENT_COMMAND_MS);
+	c->t_command = or_default(o->command_timeout_ms,
+	    SMTP_CLIENT_COMMAND_MS);
 	c->t_data_init = or_default(o->command_timeout_ms,
 	    SMTP_CLIENT_DATA_INIT_MS);
 	c->t_data_block = or_default(o->data_timeout_ms,
@@ -970,8 +993,8 @@ smtp_client_connect(uv_loop_t *loop, const struct sockaddr *addr,
 	    c->peer);
 	rc = uv_tcp_connect(&c->connect_req, &c->tcp, addr, on_connect);
 	if (rc != 0) {
-		log_info("relay", NULL, "%016" PRIx64 " smtp-client connect %s: %s",
-		    c->id, c->peer, uv_strerror(rc));
+		log_info("relay", NULL, "%016" PRIx64 " smtp-client connect "
+		    "%s: %s", c->id, c->peer, uv_strerror(rc));
 		uv_timer_start(&c->later, on_connect_error, 0, 0);
 		return 0;
 	}

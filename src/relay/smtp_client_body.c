@@ -63,7 +63,9 @@ void
 smtp_client__body_start(struct smtp_client_body_enc *e, const char *msg,
     size_t len)
 {
-	*e = (struct smtp_client_body_enc){ .msg = msg, .len = len, .bol = true };
+	*e = (struct smtp_client_body_enc){
+		.msg = msg, .len = len, .bol = true,
+	};
 }
 
 /* The length of the run of ordinary octets at s[0..n), at most max. */

@@ -159,11 +159,10 @@ struct smtp_client {
 	uv_connect_t		 connect_req;
 	uv_loop_t		*loop;
 	uint64_t		 id;		/* log key */
-	enum smtp_client_state	 state;		/* only via smtp_client__set_state */
+	enum smtp_client_state	 state;		/* via smtp_client__set_state */
 	unsigned		 flags;		/* enum smtp_client_flags */
 	int			 handles_open;	/* of tcp, timer, later */
 	bool			 handles_closing; /* uv_close() called */
-	bool			 reading;
 	char			 peer[340];	/* "name[ip]:port" for logs */
 	char			*helo_name;
 	char			*server_name;	/* NULL when none given */
@@ -181,7 +180,7 @@ struct smtp_client {
 	size_t			 writing;	/* bytes in uv_write */
 	struct smtp_client_pending *pending;	/* replies awaited, in order */
 	size_t			 n_pending, pending_head, pending_cap;
-	struct smtp_client_reply fail_reply;	/* why it failed, for on_ready */
+	struct smtp_client_reply fail_reply;	/* why it failed */
 	struct smtp_client_tx	*tx;		/* NULL outside a transaction */
 	struct smtp_client_tx_stats last_tx;
 	smtp_client_ready_cb	 on_ready;

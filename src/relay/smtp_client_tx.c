@@ -61,14 +61,20 @@ smtp_client__tx_deliver(struct smtp_client *c)
 
 	if (!tx)
 		return;
+	gent_assert(tx->decided);
+	/* Every recipient has a reply, as smtp_client.h promises. */
+	for (size_t i = 0; i < tx->n_rcpts; i++)
+		if (!tx->rcpts[i].reply.text)
+			smtp_client__reply_copy(&tx->rcpts[i].reply,
+			    &tx->result.reply);
 	c->tx = NULL;	/* on_sent may start the next one */
 	c->last_tx = tx->stats;
-	log_info("relay", NULL, "%016" PRIx64 " smtp-client result %s rcpts=%zu "
-	    "accepted=%zu size=%zu tls=%s outcome=%s reply=%d %s %.200s", c->id,
-	    c->peer, tx->n_rcpts, tx->n_accepted, tx->info.size,
-	    tx->result.tls ? "yes" : "no", outcome_name(tx->result.outcome),
-	    tx->result.reply.code, tx->result.reply.enhanced,
-	    tx->result.reply.text ? tx->result.reply.text : "");
+	log_info("relay", NULL, "%016" PRIx64 " smtp-client result %s "
+	    "rcpts=%zu accepted=%zu size=%zu tls=%s outcome=%s reply=%d %s "
+	    "%.200s", c->id, c->peer, tx->n_rcpts, tx->n_accepted,
+	    tx->info.size, tx->result.tls ? "yes" : "no",
+	    outcome_name(tx->result.outcome), tx->result.reply.code,
+	    tx->result.reply.enhanced, tx->result.reply.text);
 	if (!(c->flags & SMTP_CF_DETACHED))
 		tx->cb(c, &tx->result, tx->arg);
 	smtp_client__tx_free(&tx);
@@ -187,14 +193,15 @@ check_local(struct smtp_client *c, struct smtp_client_tx *tx)
 		return true;
 	}
 	if (tx->info.longest > SMTP_CLIENT_LINE_MAX) {
-		refuse(tx, 554, "5.6.0", "message has lines longer than 998 octets");
+		refuse(tx, 554, "5.6.0",
+		    "message has lines longer than 998 octets");
 		return true;
 	}
 	if ((caps->flags & SMTP_CAP_SIZE) && caps->size_max > 0 &&
 	    tx->info.size > caps->size_max) {
-		refuse(tx, 552, "5.3.4", "message size %zu exceeds the limit of "
-		    "%" PRIu64 " octets of %s", tx->info.size, caps->size_max,
-		    c->peer);
+		refuse(tx, 552, "5.3.4", "message size %zu exceeds the limit "
+		    "of %" PRIu64 " octets of %s", tx->info.size,
+		    caps->size_max, c->peer);
 		return true;
 	}
 	for (size_t i = 0; i < tx->n_rcpts; i++) {
@@ -207,8 +214,8 @@ check_local(struct smtp_client *c, struct smtp_client_tx *tx)
 	}
 	tx->needs_utf8 = utf8 || tx->info.header_8bit;
 	if (tx->needs_utf8 && !(caps->flags & SMTP_CAP_SMTPUTF8)) {
-		refuse(tx, 553, "5.6.7", "SMTPUTF8 is needed (non-ASCII address "
-		    "or header) but %s does not offer it", c->peer);
+		refuse(tx, 553, "5.6.7", "SMTPUTF8 is needed (non-ASCII "
+		    "address or header) but %s does not offer it", c->peer);
 		return true;
 	}
 	if (n_local == tx->n_rcpts) {
@@ -280,7 +287,8 @@ static void
 batch_add(struct smtp_client *c, struct buf *b, enum smtp_client_cmd cmd,
     size_t rcpt, const char *line)
 {
-	log_debug("relay", NULL, "%016" PRIx64 " smtp-client C: %s", c->id, line);
+	log_debug("relay", NULL, "%016" PRIx64 " smtp-client C: %s", c->id,
+	    line);
 	buf_printf(b, "%s\r\n", line);
 	smtp_client__push(c, cmd, rcpt);
 }
@@ -450,8 +458,8 @@ smtp_client__tx_reply(struct smtp_client *c,
 		if (r->code / 100 == 2)
 			finish(c);
 		else
-			smtp_client__fail(c, 421, "4.5.0", "%s refused RSET: %d",
-			    c->peer, r->code);
+			smtp_client__fail(c, 421, "4.5.0", "%s refused RSET: "
+			    "%d", c->peer, r->code);
 		break;
 	default:
 		smtp_client__fail(c, 421, "4.5.0", "reply from %s out of order",
@@ -469,8 +477,9 @@ smtp_client__tx_pump(struct smtp_client *c)
 	    c->writing < SMTP_CLIENT_BLOCK) {
 		struct buf chunk = { 0 };
 
-		if (smtp_client__body_encode(&tx->enc, &chunk, SMTP_CLIENT_BLOCK)) {
-			/* The last block: from now on the final reply is due. */
+		if (smtp_client__body_encode(&tx->enc, &chunk,
+		    SMTP_CLIENT_BLOCK)) {
+			/* The last block: now the final reply is due. */
 			smtp_client__set_state(c, SMTP_C_DOT);
 			smtp_client__push(c, SMTP_CMD_DOT, 0);
 		} else {

@@ -115,8 +115,8 @@ end_line(struct smtp_reply_parser *p)
 
 	p->line_len = 0;
 	p->cr = false;
-	if (n < 3 || l[0] < '2' || l[0] > '5' || !isdigit((unsigned char)l[1]) ||
-	    !isdigit((unsigned char)l[2])) {
+	if (n < 3 || l[0] < '2' || l[0] > '5' ||
+	    !isdigit((unsigned char)l[1]) || !isdigit((unsigned char)l[2])) {
 		p->error = SMTP_REPLY_BAD_CODE;
 		return -1;
 	}
