@@ -19,7 +19,14 @@
  */
 const char *webhook_url_check(const char *url, bool allow_private);
 
-/** True for loopback, private, link-local, CGNAT, unspecified addresses. */
+/**
+ * True when ip_text (an IPv4 or IPv6 literal) must not be a webhook
+ * target: loopback, private, CGNAT, link-local and cloud metadata,
+ * unspecified, documentation, benchmark, multicast, broadcast and other
+ * reserved ranges, and IPv6 forms embedding such an IPv4 address
+ * (compatible, mapped, SIIT, NAT64, 6to4) or hiding one (Teredo, local
+ * NAT64). False for anything else, text that is not an address included.
+ */
 bool webhook_addr_is_private(const char *ip_text);
 
 #endif

@@ -10,30 +10,69 @@
 
 #include "gent/webhook_url.h"
 
+/* Loopback, private, shared (CGNAT), link-local (cloud metadata
+ * 169.254.169.254 included), "this network", IETF-reserved, benchmark,
+ * documentation, multicast, reserved and broadcast. */
+static bool
+v4_private(const unsigned char *a)
+{
+	return a[0] == 0 || a[0] == 10 || a[0] == 127 ||
+	    (a[0] == 100 && (a[1] & 0xc0) == 64) ||		/* 100.64/10 */
+	    (a[0] == 169 && a[1] == 254) ||
+	    (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+	    (a[0] == 192 && a[1] == 168) ||
+	    (a[0] == 192 && a[1] == 0 && (a[2] == 0 || a[2] == 2)) ||
+	    (a[0] == 198 && (a[1] & 0xfe) == 18) ||		/* 198.18/15 */
+	    (a[0] == 198 && a[1] == 51 && a[2] == 100) ||
+	    (a[0] == 203 && a[1] == 0 && a[2] == 113) ||
+	    a[0] >= 224;				/* 224/4, 240/4 */
+}
+
+static bool
+prefix_is(const unsigned char *a, const unsigned char *p, size_t n)
+{
+	return memcmp(a, p, n) == 0;
+}
+
+/* IPv6 forms that reach an IPv4 address are judged by that address:
+ * IPv4-compatible ::a.b.c.d (so :: and ::1 too), mapped ::ffff:a.b.c.d,
+ * SIIT ::ffff:0:a.b.c.d, NAT64 64:ff9b::/96 and 6to4 2002:aabb:ccdd::/48.
+ * Teredo 2001::/32 and local NAT64 64:ff9b:1::/48 hide or translate
+ * addresses we cannot judge, so they are refused whole. */
+static bool
+v6_private(const unsigned char *a)
+{
+	static const unsigned char compat[12], mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
+	    siit[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 },
+	    nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 },
+	    nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 },
+	    teredo[4] = { 0x20, 0x01, 0, 0 },
+	    discard[8] = { 0x01, 0, 0, 0, 0, 0, 0, 0 },
+	    doc[4] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	if (prefix_is(a, compat, 12) || prefix_is(a, mapped, 12) ||
+	    prefix_is(a, siit, 12) || prefix_is(a, nat64, 12))
+		return v4_private(a + 12);
+	if (a[0] == 0x20 && a[1] == 0x02)			/* 6to4 */
+		return v4_private(a + 2);
+	return prefix_is(a, nat64_local, 6) || prefix_is(a, teredo, 4) ||
+	    prefix_is(a, discard, 8) || prefix_is(a, doc, 4) ||
+	    (a[0] & 0xfe) == 0xfc ||		/* fc00::/7, fd00:ec2::254 */
+	    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||	/* fe80::/10 */
+	    (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) ||	/* fec0::/10 */
+	    a[0] == 0xff;				/* multicast */
+}
+
 bool
 webhook_addr_is_private(const char *ip)
 {
 	unsigned char a[16];
 
 	if (inet_pton(AF_INET, ip, a) == 1)
-		return a[0] == 0 || a[0] == 10 || a[0] == 127 ||
-		    (a[0] == 100 && (a[1] & 0xc0) == 64) ||
-		    (a[0] == 169 && a[1] == 254) ||
-		    (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-		    (a[0] == 192 && a[1] == 168) || a[0] >= 224;
-	if (inet_pton(AF_INET6, ip, a) == 1) {
-		static const unsigned char v4mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
-		static const unsigned char zero[16];
-		if (memcmp(a, v4mapped, 12) == 0) {
-			char v4[INET_ADDRSTRLEN];
-			inet_ntop(AF_INET, a + 12, v4, sizeof(v4));
-			return webhook_addr_is_private(v4);
-		}
-		return memcmp(a, zero, 15) == 0 ||		/* :: and ::1 */
-		    (a[0] & 0xfe) == 0xfc ||			/* fc00::/7 */
-		    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||	/* fe80::/10 */
-		    a[0] == 0xff;				/* multicast */
-	}
+		return v4_private(a);
+	if (inet_pton(AF_INET6, ip, a) == 1)
+		return v6_private(a);
 	return false;
 }
 
