@@ -5,6 +5,9 @@
  *
  * Each call has its own DKIM handle, so signing runs on any thread.
  */
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -31,6 +34,20 @@ crlf_field(const unsigned char *value, size_t len)
 	return b.data;
 }
 
+/* Is pem a private key OpenSSL can read? libopendkim leaks memory when
+ * it is handed one it cannot load, so bad keys stop here. */
+static bool
+key_loads(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+
+	EVP_PKEY_free(k);
+	BIO_free(bio);
+	ERR_clear_error();
+	return k != NULL;
+}
+
 char *
 gent_dkim_sign(const char *msg, size_t len, const char *domain,
     const char *selector, const char *key_pem, const char **error_r)
@@ -44,6 +61,10 @@ gent_dkim_sign(const char *msg, size_t len, const char *domain,
 	*error_r = NULL;
 	if (!gent_dkim__lib()) {
 		*error_r = "DKIM library not initialised";
+		return NULL;
+	}
+	if (!key_loads(key_pem)) {
+		*error_r = "the DKIM key is not a PEM private key";
 		return NULL;
 	}
 	/* libopendkim only reads its string arguments; the prototypes are not const. */

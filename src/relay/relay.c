@@ -36,6 +36,7 @@ struct record_job {
 };
 
 static void on_tick(uv_timer_t *t);
+static void start_claim(struct relay *r);
 
 static void
 claim_done(uv_work_t *w, int status)
@@ -46,6 +47,7 @@ claim_done(uv_work_t *w, int status)
 	(void)status;
 	r->claimed = NULL;
 	r->claiming = false;
+	bool again = r->backlog || r->kick_pending;
 	for (; rt; rt = next) {
 		next = rt->next;
 		if (r->stopping) {	/* claimed during shutdown: leave them leased */
@@ -61,13 +63,29 @@ claim_done(uv_work_t *w, int status)
 		r->routes++;
 		relay__route_start(rt);
 	}
+	if (again)
+		start_claim(r);
+}
+
+void
+relay__route_finished(struct relay *r)
+{
+	r->routes--;
+	if (r->backlog || r->kick_pending)
+		start_claim(r);
 }
 
 static void
 start_claim(struct relay *r)
 {
-	if (r->claiming || r->stopping || r->routes >= RELAY_ROUTES_MAX)
+	/* A wake-up during a run is kept for its end, never dropped. */
+	if (r->claiming || r->routes >= RELAY_ROUTES_MAX) {
+		r->kick_pending = true;
 		return;
+	}
+	if (r->stopping)
+		return;
+	r->kick_pending = false;
 	r->claiming = true;
 	r->claim.data = r;
 	uv_queue_work(r->loop, &r->claim, relay__claim_run, claim_done);

@@ -245,4 +245,6 @@ relay__claim_run(uv_work_t *w)
 	for (struct relay_route *rt = routes; rt; rt = rt->next)
 		resolve(r->app, rt);
 	r->claimed = routes;
+	/* A full batch means more is due: claim again as soon as possible. */
+	r->backlog = budget <= 0;
 }

@@ -66,8 +66,8 @@ finish(struct relay_route *rt)
 	struct relay *r = rt->relay;
 
 	unlink_route(rt);
-	r->routes--;
 	relay__route_free(&rt);
+	relay__route_finished(r);
 }
 
 void

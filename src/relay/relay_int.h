@@ -63,6 +63,8 @@ struct relay {
 	int			 records;	/* record jobs in flight */
 	bool			 claiming, stopping;
 	bool			 leases_released;	/* done once after start-up */
+	bool			 backlog;	/* the last claim filled its batch */
+	bool			 kick_pending;	/* a kick came during a claim */
 	int			 closed;	/* handles closed (2 = all) */
 };
 
@@ -76,6 +78,8 @@ void relay__route_abort(struct relay_route *rt);
 /* Free a route and its items (unlinks it from relay->active). */
 void relay__route_free(struct relay_route **rt);
 void relay__item_free(struct relay_item **it);
+/* relay.c: a route ended (room for another claim). */
+void relay__route_finished(struct relay *r);
 
 /* relay.c: an item's outcome (reply code and text, the MX that gave it). */
 void relay__item_done(struct relay *r, struct relay_item *it, int code,

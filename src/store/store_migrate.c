@@ -3,7 +3,9 @@
  *
  * Each pending file runs in one BEGIN IMMEDIATE .. COMMIT together with
  * the PRAGMA user_version bump, so a crash leaves either the old or the
- * new schema, never a half-applied one.
+ * new schema, never a half-applied one. The version is read again under
+ * the write lock: another process (gentd admin beside the daemon) may
+ * have applied the file meanwhile, and then it is skipped.
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,13 +26,19 @@ user_version(sqlite3 *conn)
 	return v;
 }
 
+/* 1 = applied, 0 = someone else already had, -1 = failed. */
 static int
 apply_one(sqlite3 *conn, const struct store_migration *m, char **error_r)
 {
 	char *err = NULL, pragma[64];
 
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->number);
-	if (sqlite3_exec(conn, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK ||
+	if (sqlite3_exec(conn, "BEGIN IMMEDIATE", NULL, NULL, &err) == SQLITE_OK &&
+	    user_version(conn) >= m->number) {
+		sqlite3_exec(conn, "COMMIT", NULL, NULL, NULL);
+		return 0;
+	}
+	if (err ||
 	    sqlite3_exec(conn, m->sql, NULL, NULL, &err) != SQLITE_OK ||
 	    sqlite3_exec(conn, pragma, NULL, NULL, &err) != SQLITE_OK ||
 	    sqlite3_exec(conn, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
@@ -40,7 +48,7 @@ apply_one(sqlite3 *conn, const struct store_migration *m, char **error_r)
 		sqlite3_exec(conn, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
-	return 0;
+	return 1;
 }
 
 int
@@ -59,10 +67,12 @@ store__migrate(sqlite3 *conn, const char *set, const char *path,
 		latest = m->number;
 		if (m->number <= current)
 			continue;
-		if (apply_one(conn, m, error_r) != 0)
+		int rc = apply_one(conn, m, error_r);
+		if (rc < 0)
 			return -1;
-		log_info("store", NULL, "%s: applied migration %04d_%s", path,
-		    m->number, m->name);
+		if (rc > 0)
+			log_info("store", NULL, "%s: applied migration %04d_%s", path,
+			    m->number, m->name);
 	}
 	if (current > latest) {
 		*error_r = xasprintf("%s: schema version %d is newer than this "
