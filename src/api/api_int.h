@@ -34,4 +34,8 @@ struct store_db;
 int api__message_load(struct api_ctx *ctx, struct store_db *db, bool with_raw,
     struct message_row *m);
 
+/* api_uploads.c: standard base64 (padding optional, line breaks
+ * ignored); NULL when malformed. Caller frees. */
+char *api__base64_decode(const char *in, size_t *len_r);
+
 #endif

@@ -11,7 +11,6 @@
  * 202: delivery happens in the relay. Addresses that hard-bounced before
  * get a row marked suppressed and are not tried.
  */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include "gent/store_queue.h"
 #include "gent/store_rules.h"
 #include "gent/store_tokens.h"
+#include "gent/store_uploads.h"
 #include "gent/timefmt.h"
 #include "api_int.h"
 
@@ -52,6 +52,8 @@ struct send_req {
 	size_t			 n_to, n_cc, n_rcpt;
 	struct send_attachment	 atts[ATTACHMENTS_MAX];
 	char			*att_data[ATTACHMENTS_MAX];
+	char			*att_names[ATTACHMENTS_MAX];	/* uploads only */
+	char			*att_types[ATTACHMENTS_MAX];
 	size_t			 n_atts;
 	const char		*hdr_names[HEADERS_MAX], *hdr_values[HEADERS_MAX];
 	size_t			 n_hdr;
@@ -65,8 +67,11 @@ send_req_free(struct send_req *r)
 {
 	free(r->inbox_id);
 	inbox_row_free(&r->inbox);
-	for (size_t i = 0; i < r->n_atts; i++)
+	for (size_t i = 0; i < r->n_atts; i++) {
 		free(r->att_data[i]);
+		free(r->att_names[i]);
+		free(r->att_types[i]);
+	}
 	message_row_free(&r->parent);
 	free(r->parent_refs);
 	free(r->parent_reply_to);
@@ -109,37 +114,31 @@ take_recipients(struct api_ctx *ctx, const char *field, struct send_req *r,
 	return 0;
 }
 
-/* Standard base64 (RFC 4648 4, padding optional, white space ignored). */
-static char *
-base64_decode(const char *in, size_t *len_r)
+/* An attachment uploaded before (POST /v1/uploads/) by this inbox. */
+static int
+take_upload(struct api_ctx *ctx, struct store_db *db, struct send_req *r,
+    const char *id, size_t i)
 {
-	size_t n = strlen(in), k = 0;
-	char *clean = xmalloc(n + 4), *out;
-	int got;
+	struct upload_row u;
+	size_t k = r->n_atts;
 
-	for (size_t i = 0; i < n; i++)
-		if (in[i] != '\r' && in[i] != '\n' && in[i] != ' ')
-			clean[k++] = in[i];
-	while (k % 4)
-		clean[k++] = '=';
-	clean[k] = '\0';
-	out = xmalloc(k / 4 * 3 + 1);
-	got = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)k);
-	if (got < 0) {
-		free(clean);
-		free(out);
-		return NULL;
+	if (!id || store_uploads_get(db, id, r->inbox_id, time_now_ms(), &u) != STORE_OK) {
+		api_error_field(ctx, "attachments", "attachments[%zu].upload_id: no "
+		    "upload '%.64s' for this inbox (uploads expire after a day)", i,
+		    id ? id : "");
+		return -1;
 	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	for (size_t i = k; i > 0 && clean[i - 1] == '='; i--)
-		got--;
-	free(clean);
-	*len_r = (size_t)got;
-	return out;
+	/* The send request owns the bytes and names from here on. */
+	r->att_data[k] = u.data;
+	r->att_names[k] = u.filename;
+	r->att_types[k] = u.content_type;
+	r->atts[k] = (struct send_attachment){ u.filename, u.content_type, u.data, u.size };
+	r->n_atts = k + 1;
+	return 0;
 }
 
 static int
-take_attachments(struct api_ctx *ctx, struct send_req *r)
+take_attachments(struct api_ctx *ctx, struct store_db *db, struct send_req *r)
 {
 	json_t *arr = json_object_get(ctx->body, "attachments"), *a;
 	size_t i;
@@ -154,9 +153,10 @@ take_attachments(struct api_ctx *ctx, struct send_req *r)
 		const char *type = json_string_value(json_object_get(a, "content_type"));
 		size_t len;
 		if (json_object_get(a, "upload_id")) {
-			api_error_field(ctx, "attachments", "attachments[%zu].upload_id: no "
-			    "upload with that id", i);
-			return -1;
+			if (take_upload(ctx, db, r, json_string_value(json_object_get(a,
+			    "upload_id")), i) != 0)
+				return -1;
+			continue;
 		}
 		if (!json_is_object(a) || !content || !name || (type && !strchr(type, '/'))) {
 			api_error_field(ctx, "attachments", "attachments[%zu] must be "
@@ -164,7 +164,7 @@ take_attachments(struct api_ctx *ctx, struct send_req *r)
 			return -1;
 		}
 		size_t k = r->n_atts;
-		if (!(r->att_data[k] = base64_decode(content, &len))) {
+		if (!(r->att_data[k] = api__base64_decode(content, &len))) {
 			api_error_field(ctx, "attachments", "attachments[%zu].content is "
 			    "not base64", i);
 			return -1;
@@ -322,7 +322,7 @@ next:
 }
 
 static int
-parse_request(struct api_ctx *ctx, struct send_req *r)
+parse_request(struct api_ctx *ctx, struct store_db *db, struct send_req *r)
 {
 	const char *subject = api_body_str(ctx, "subject");
 
@@ -339,7 +339,7 @@ parse_request(struct api_ctx *ctx, struct send_req *r)
 	size_t n_bcc = 0;
 	if (take_recipients(ctx, "to", r, &r->n_to) || take_recipients(ctx, "cc", r,
 	    &r->n_cc) || take_recipients(ctx, "bcc", r, &n_bcc) ||
-	    take_attachments(ctx, r) || take_headers(ctx, r))
+	    take_attachments(ctx, db, r) || take_headers(ctx, r))
 		return -1;
 	return 0;
 }
@@ -557,7 +557,7 @@ send_checked(struct api_ctx *ctx, bool may_hold)
 	struct store_db *db;
 
 	if (!(r.inbox_id = api_inbox_id(ctx)) || !(db = api_tenant_db(ctx)) ||
-	    load_inbox(ctx, &r) != 0 || parse_request(ctx, &r) != 0 ||
+	    load_inbox(ctx, &r) != 0 || parse_request(ctx, db, &r) != 0 ||
 	    take_parent(ctx, db, &r) != 0 || default_recipient(ctx, &r) != 0 ||
 	    check_sender_rules(ctx, db, &r) != 0)
 		goto out;

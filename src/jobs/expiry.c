@@ -12,6 +12,7 @@
 #include "gent/store_audit.h"
 #include "gent/store_expiry.h"
 #include "gent/store_idempotency.h"
+#include "gent/store_uploads.h"
 #include "gent/timefmt.h"
 #include "gent/util.h"
 
@@ -58,6 +59,8 @@ sweep_tenant(struct app *app, const char *tenant_id)
 		return;
 	}
 	prune_audit(app, db, tenant_id);
+	if (store_uploads_prune(db, time_now_ms()) != STORE_OK)
+		log_error("expiry", NULL, "pruning the uploads of %s failed", tenant_id);
 	for (int round = 0; round < ROUNDS_PER_TENANT && r.more; round++) {
 		if (store_expiry_sweep(db, time_now_ms(), &r) != STORE_OK) {
 			log_error("expiry", NULL, "sweep of %s failed; will retry", tenant_id);

@@ -194,6 +194,31 @@ class SendTest(SmtpTestCase):
         parts = list(msg.iter_attachments())
         self.assertEqual([(p.get_filename(), p.get_content()) for p in parts],
                          [("blob.bin", data)])
+        # By upload id: uploaded first, referenced in the send.
+        st, _, up = self.srv.request("POST", "/v1/uploads/", {
+            "filename": "report.pdf", "content_type": "application/pdf",
+            "content": base64.b64encode(b"%PDF-1.4 fake").decode()}, token=self.tok)
+        self.assertEqual(st, 201, up)
+        self.assertEqual((up["size"], up["filename"]), (13, "report.pdf"))
+        to2 = self.rcpt("upl")
+        r2 = self.send({"to": [to2], "subject": "uploaded", "text_body": "see",
+                        "attachments": [{"upload_id": up["upload_id"]}]})
+        self.wait_status(r2["id"], to2, "sent")
+        msg = email.message_from_bytes(self.sink.to(to2)[0][2], policy=email.policy.default)
+        self.assertEqual([(p.get_filename(), p.get_content_type(), p.get_content())
+                          for p in msg.iter_attachments()],
+                         [("report.pdf", "application/pdf", b"%PDF-1.4 fake")])
+        # Another inbox cannot use it; bad uploads are refused.
+        other = self.token("other", ["email:send"])
+        self.assertError(self.srv.request("POST", "/v1/messages/", {
+            "to": [to2], "subject": "x", "attachments": [{"upload_id": up["upload_id"]}]},
+            token=other), 400, field="attachments")
+        for body, field in (({"filename": "a/b", "content": "eA=="}, "filename"),
+                            ({"filename": "a", "content": "!!"}, "content"),
+                            ({"filename": "a", "content_type": "pdf", "content": "eA=="},
+                             "content_type"), ({"content": "eA=="}, "filename")):
+            self.assertError(self.srv.request("POST", "/v1/uploads/", body, token=self.tok),
+                             400, field=field)
         for bad in ([{"filename": "x"}], [{"filename": "x", "content": "!!!"}],
                     [{"upload_id": "upl_x"}], ["x"]):
             with self.subTest(attachments=bad):
