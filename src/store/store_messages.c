@@ -13,29 +13,10 @@
 #include "gent/store_messages.h"
 #include "gent/util.h"
 #include "store_int.h"
+#include "store_messages_int.h"
 
-#define MESSAGE_COLUMNS "id, inbox_id, direction, message_id_hdr, subject, " \
-	"from_addr, to_addrs, date_hdr, mail_from, rcpt_to, client_ip, helo, tls, " \
-	"size, received_at, smtp_session, thread_id, trace, text_body, html_body, " \
-	"n_attachments, malformed"
-/* What a read adds (columns 22-25): the state agents change and the
- * labels as JSON. The query names the messages table "m". */
-#define READ_COLUMNS "m.is_read, m.is_starred, m.is_archived, " \
-	"(SELECT json_group_array(json_object('id', id, 'name', name)) FROM " \
-	"(SELECT l.id, l.name FROM message_labels ml JOIN labels l " \
-	"ON l.id = ml.label_id WHERE ml.message_id = m.id " \
-	"ORDER BY ml.applied_at, l.id))"
-#define READ_COLUMNS_N 26	/* MESSAGE_COLUMNS + READ_COLUMNS */
-
-/* The same columns, qualified for queries that join the search index. */
-#define MESSAGE_COLUMNS_M "m.id, m.inbox_id, m.direction, m.message_id_hdr, " \
-	"m.subject, m.from_addr, m.to_addrs, m.date_hdr, m.mail_from, m.rcpt_to, " \
-	"m.client_ip, m.helo, m.tls, m.size, m.received_at, m.smtp_session, " \
-	"m.thread_id, m.trace, m.text_body, m.html_body, m.n_attachments, " \
-	"m.malformed"
-
-static void
-read_row(sqlite3_stmt *st, struct message_row *m)
+void
+store__message_read_row(sqlite3_stmt *st, struct message_row *m)
 {
 	memset(m, 0, sizeof(*m));
 	store__copy_col(st, 0, m->id, sizeof(m->id));
@@ -305,127 +286,6 @@ store_messages_insert(struct store_db *db, struct message_row *rows,
 	return store_db_write(db, insert_fn, &j);
 }
 
-/* Bind numbers of the list query; a clause is present only when used. */
-enum {
-	P_INBOX = 1, P_FTS, P_THREAD, P_LABEL, P_FROM, P_TO, P_AFTER, P_BEFORE,
-	P_CURSOR_MS, P_CURSOR_ID, P_LIMIT, P_OFFSET,
-};
-
-static const char *
-flag_clause(int want, const char *yes, const char *no)
-{
-	return want < 0 ? "" : want ? yes : no;
-}
-
-/* The SELECT for f; only the clauses f uses, so indexes stay usable. */
-static char *
-list_sql(const struct message_filter *f, bool keyset)
-{
-	struct buf b = { 0 };
-	bool fts = f->fts != NULL;
-
-	buf_printf(&b, "SELECT " MESSAGE_COLUMNS_M ", " READ_COLUMNS ", %s, %s FROM "
-	    "messages%s WHERE m.inbox_id = ?%d", fts ? "snippet(messages_fts, -1, "
-	    "'<mark>', '</mark>', '…', 16)" : "NULL", fts ?
-	    "bm25(messages_fts, 5.0, 2.0, 1.0)" : "0", fts ? "_fts JOIN messages m "
-	    "ON m.fts_rowid = messages_fts.rowid" : " m", P_INBOX);
-	if (fts)
-		buf_printf(&b, " AND messages_fts MATCH ?%d", P_FTS);
-	if (f->thread_id)
-		buf_printf(&b, " AND m.thread_id = ?%d", P_THREAD);
-	if (f->label_id)
-		buf_printf(&b, " AND EXISTS (SELECT 1 FROM message_labels ml WHERE "
-		    "ml.message_id = m.id AND ml.label_id = ?%d)", P_LABEL);
-	if (f->from)
-		buf_printf(&b, " AND instr(lower(m.from_addr), lower(?%d)) > 0", P_FROM);
-	if (f->to)
-		buf_printf(&b, " AND instr(lower(m.to_addrs), lower(?%d)) > 0", P_TO);
-	if (f->after_ms)
-		buf_printf(&b, " AND m.received_at >= ?%d", P_AFTER);
-	if (f->before_ms)
-		buf_printf(&b, " AND m.received_at < ?%d", P_BEFORE);
-	buf_append_str(&b, flag_clause(f->unread, " AND m.is_read = 0", " AND m.is_read = 1"));
-	buf_append_str(&b, flag_clause(f->starred, " AND m.is_starred = 1",
-	    " AND m.is_starred = 0"));
-	buf_append_str(&b, flag_clause(f->archived, " AND m.is_archived = 1",
-	    " AND m.is_archived = 0"));
-	buf_append_str(&b, flag_clause(f->has_attachment, " AND m.n_attachments > 0",
-	    " AND m.n_attachments = 0"));
-	if (keyset)
-		buf_printf(&b, " AND (m.received_at < ?%d OR (m.received_at = ?%d AND "
-		    "m.id < ?%d))", P_CURSOR_MS, P_CURSOR_MS, P_CURSOR_ID);
-	if (fts && f->by_relevance)
-		buf_printf(&b, " ORDER BY 28, m.received_at DESC, m.id DESC LIMIT ?%d "
-		    "OFFSET ?%d", P_LIMIT, P_OFFSET);
-	else
-		buf_printf(&b, " ORDER BY m.received_at DESC, m.id DESC LIMIT ?%d", P_LIMIT);
-	return b.data;
-}
-
-static void
-list_bind(sqlite3_stmt *st, const char *inbox_id, const struct message_filter *f,
-    int limit, int64_t cursor_ms, const char *cursor_id)
-{
-	store_bind_text(st, P_INBOX, inbox_id);
-	if (f->fts)
-		store_bind_text(st, P_FTS, f->fts);
-	if (f->thread_id)
-		store_bind_text(st, P_THREAD, f->thread_id);
-	if (f->label_id)
-		store_bind_text(st, P_LABEL, f->label_id);
-	if (f->from)
-		store_bind_text(st, P_FROM, f->from);
-	if (f->to)
-		store_bind_text(st, P_TO, f->to);
-	if (f->after_ms)
-		sqlite3_bind_int64(st, P_AFTER, f->after_ms);
-	if (f->before_ms)
-		sqlite3_bind_int64(st, P_BEFORE, f->before_ms);
-	if (cursor_id && !(f->fts && f->by_relevance)) {
-		sqlite3_bind_int64(st, P_CURSOR_MS, cursor_ms);
-		store_bind_text(st, P_CURSOR_ID, cursor_id);
-	}
-	sqlite3_bind_int(st, P_LIMIT, limit + 1);
-	if (f->fts && f->by_relevance)
-		sqlite3_bind_int64(st, P_OFFSET, cursor_ms);
-}
-
-int
-store_messages_list(struct store_db *db, const char *inbox_id,
-    const struct message_filter *filter, int limit, int64_t cursor_ms,
-    const char *cursor_id, struct message_row **rows_r, int *n_r, bool *more_r)
-{
-	static const struct message_filter all = MESSAGE_FILTER_ALL;
-	const struct message_filter *f = filter ? filter : &all;
-	bool keyset = cursor_id && !(f->fts && f->by_relevance);
-	char *sql = list_sql(f, keyset);
-	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, sql);
-	struct message_row *rows = xcalloc((size_t)limit + 1, sizeof(*rows));
-	int n = 0, rc = STORE_ERR_SQL, step = SQLITE_DONE;
-
-	if (st) {
-		list_bind(st, inbox_id, f, limit, cursor_ms, cursor_id);
-		while (n <= limit && (step = sqlite3_step(st)) == SQLITE_ROW) {
-			read_row(st, &rows[n]);
-			rows[n].snippet = store_col_text(st, READ_COLUMNS_N);
-			rows[n++].rank = sqlite3_column_double(st, READ_COLUMNS_N + 1);
-		}
-		rc = step == SQLITE_ROW || step == SQLITE_DONE ? STORE_OK : STORE_ERR_SQL;
-		if (rc != STORE_OK)
-			log_error("store", NULL, "list messages: %s", sqlite3_errmsg(conn));
-	}
-	store_finish(st);
-	store_db_release(db, &conn);
-	free(sql);
-	*more_r = n > limit;
-	if (*more_r)
-		message_row_free(&rows[--n]);
-	*rows_r = rows;
-	*n_r = n;
-	return rc;
-}
-
 int
 store_messages_get(struct store_db *db, const char *id, bool with_raw,
     struct message_row *out)
@@ -440,7 +300,7 @@ store_messages_get(struct store_db *db, const char *id, bool with_raw,
 		store_bind_text(st, 1, id);
 		rc = STORE_ERR_NOT_FOUND;
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			read_row(st, out);
+			store__message_read_row(st, out);
 			if (with_raw) {
 				out->raw_len = (size_t)sqlite3_column_bytes(st, READ_COLUMNS_N);
 				out->raw = xmalloc(out->raw_len + 1);
