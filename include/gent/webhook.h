@@ -85,6 +85,11 @@ struct webhook_request {
 	size_t			 n_headers;
 	uint64_t		 timeout_ms;	/* whole request; 0 = default,
 						 * at most ..._TIMEOUT_MAX_MS */
+	const char		*resolve;	/* NULL, or "host:port:addr[,addr]"
+						 * (CURLOPT_RESOLVE): the addresses
+						 * gentd's resolver found, so curl
+						 * asks no other DNS; the connect-time
+						 * policy still applies */
 };
 
 enum webhook_status {

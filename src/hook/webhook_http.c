@@ -49,6 +49,7 @@ struct webhook_job {
 	struct webhook_http	*h;
 	CURL			*easy;		/* NULL unless active */
 	struct curl_slist	*hdrs;
+	struct curl_slist	*resolve;	/* this request's pinned address */
 	char			*url;
 	char			*body;
 	size_t			 body_len;
@@ -153,6 +154,7 @@ job_free(struct webhook_job **jp)
 	if (j->easy)
 		curl_easy_cleanup(j->easy);
 	curl_slist_free_all(j->hdrs);
+	curl_slist_free_all(j->resolve);
 	free(j->url);
 	free(j->body);
 	free(j);
@@ -430,8 +432,8 @@ easy_setup(struct webhook_job *j)
 	SET(CURLOPT_WRITEDATA, (void *)j);
 	SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	SET(CURLOPT_OPENSOCKETDATA, (void *)j);
-	if (j->h->resolve)
-		SET(CURLOPT_RESOLVE, j->h->resolve);
+	if (j->resolve || j->h->resolve)
+		SET(CURLOPT_RESOLVE, j->resolve ? j->resolve : j->h->resolve);
 #undef SET
 	return ok;
 }
@@ -491,7 +493,9 @@ request_ok(const struct webhook_request *req)
 	if (!req->url || (!req->body && req->body_len) ||
 	    req->body_len > WEBHOOK_HTTP_BODY_MAX ||
 	    req->n_headers > WEBHOOK_HTTP_MAX_HEADERS ||
-	    (req->n_headers && !req->headers))
+	    (req->n_headers && !req->headers) || (req->resolve &&
+	    (strlen(req->resolve) > WEBHOOK_HTTP_HEADER_MAX ||
+	    strpbrk(req->resolve, "\r\n"))))
 		return false;
 	for (size_t i = 0; i < req->n_headers; i++)
 		if (!req->headers[i] || !header_ok(req->headers[i]))
@@ -541,6 +545,8 @@ webhook_http_post(struct webhook_http *h, const struct webhook_request *req,
 	if (j->timeout_ms > WEBHOOK_HTTP_TIMEOUT_MAX_MS)
 		j->timeout_ms = WEBHOOK_HTTP_TIMEOUT_MAX_MS;
 	j->hdrs = headers_build(req);
+	if (req->resolve && !(j->resolve = curl_slist_append(NULL, req->resolve)))
+		abort();
 	if ((why = webhook_url_check(req->url, h->allow_private)) != NULL) {
 		char msg[128];
 
