@@ -23,6 +23,7 @@
 #include "gent/expiry.h"
 #include "gent/jobs.h"
 #include "gent/relay.h"
+#include "gent/webhook_dispatch.h"
 #include "gent/log.h"
 #include "gent/store.h"
 
@@ -62,6 +63,7 @@ on_drained(void *arg)
 	jobs_stop(&d->jobs);
 	expiry_stop(&d->expiry);
 	relay_stop(&d->app);
+	webhook_dispatch_stop(&d->app);
 	dns_resolver_stop(&d->app.dns);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -177,6 +179,11 @@ serve(const struct conf *conf)
 		free(err);
 		goto out;
 	}
+	if (webhook_dispatch_start(d.loop, &d.app, &err) != 0) {
+		log_error("main", NULL, "webhooks: %s", err);
+		free(err);
+		goto out;
+	}
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);
 	d.sigterm.data = d.sigint.data = &d;
@@ -197,6 +204,7 @@ out:
 		jobs_stop(&d.jobs);
 		expiry_stop(&d.expiry);
 		relay_stop(&d.app);
+		webhook_dispatch_stop(&d.app);
 		dns_resolver_stop(&d.app.dns);
 		uv_run(d.loop, UV_RUN_DEFAULT);
 	}
@@ -204,6 +212,7 @@ out:
 	smtp_server_free(&d.smtp);
 	SSL_CTX_free(d.tls);
 	relay_free(&d.app);
+	webhook_dispatch_free(&d.app);
 	dns_resolver_free(&d.app.dns);
 	free(d.app.public_url);
 	gent_dkim_shutdown();

@@ -175,6 +175,7 @@ extern const struct api_route api_approvals_routes[];
 extern const struct api_route api_events_routes[];
 extern const struct api_route api_audit_routes[];
 extern const struct api_route api_alerts_routes[];
+extern const struct api_route api_deliveries_routes[];
 extern const struct api_route api_uploads_routes[];
 
 /** Every route table, NULL-terminated; for the router and openapi. */

@@ -9,6 +9,7 @@
 
 struct dns_resolver;
 struct relay;
+struct webhook_dispatch;
 
 struct app {
 	const struct conf	*conf;
@@ -17,6 +18,7 @@ struct app {
 	unsigned char		 unsubscribe_key[32];	/* HMAC key of unsubscribe links */
 	char			*public_url;	/* base of links in mail we write */
 	struct relay		*relay;	/* outbound delivery; NULL until started */
+	struct webhook_dispatch	*webhooks;	/* webhook delivery; NULL until started */
 };
 
 #endif

@@ -50,6 +50,7 @@ struct conf {
 	char		*relay_retry_schedule;	/* "5m,15m,1h,4h,12h" */
 	uint64_t	 queue_lifetime;	/* ms before a message bounces */
 	bool		 webhook_allow_private;	/* webhooks may reach loopback */
+	uint64_t	 webhook_retry_delay;	/* ms: fixed backoff, first exponential */
 	int64_t		 scrypt_log2n;		/* password hash cost (2^N) */
 };
 

@@ -5,6 +5,7 @@
 #ifndef GENT_STORE_EVENTS_H
 #define GENT_STORE_EVENTS_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "gent/store.h"
@@ -32,6 +33,9 @@ struct event_row {
 int store_events_list(struct store_db *db, int64_t after, const char *inbox_id,
     const char *type, int limit, struct event_row **rows_r, int *n_r);
 void event_rows_free(struct event_row *rows, int n);
+/** The event as the feed and webhooks show it: {id, type, inbox_id,
+ *  message_id, thread_id, payload, created_at}. */
+json_t *event_row_json(const struct event_row *e);
 
 /** Append an event; call inside the write function of the change. */
 int store_events_append(sqlite3 *conn, const struct store_event *e);

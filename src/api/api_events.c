@@ -16,20 +16,6 @@
 #include "gent/api.h"
 #include "gent/store_events.h"
 
-static json_t *
-event_json(const struct event_row *e)
-{
-	json_t *payload = e->payload ? json_loads(e->payload, 0, NULL) : NULL;
-
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", e->id,
-	    "type", e->type,
-	    "inbox_id", e->inbox_id ? json_string(e->inbox_id) : json_null(),
-	    "message_id", e->message_id ? json_string(e->message_id) : json_null(),
-	    "thread_id", e->thread_id ? json_string(e->thread_id) : json_null(),
-	    "payload", payload ? payload : json_object(),
-	    "created_at", api_time(e->created_at));
-}
-
 /* ?after= : digits only (the cursor is the log position); -1 answered. */
 static int
 after_param(struct api_ctx *ctx, int64_t *after_r)
@@ -79,7 +65,7 @@ events_feed(struct api_ctx *ctx)
 	}
 	json_t *items = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(items, event_json(&rows[i]));
+		json_array_append_new(items, event_row_json(&rows[i]));
 	snprintf(next, sizeof(next), "%lld", (long long)(n ? rows[n - 1].seq : after));
 	api_reply(ctx, 200, json_pack("{s:o, s:s, s:b}", "data", items, "next_cursor",
 	    next, "more", n == limit));

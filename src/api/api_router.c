@@ -32,6 +32,7 @@ const struct api_route *const api_route_tables[] = {
 	api_approvals_routes,
 	api_events_routes,
 	api_audit_routes,
+	api_deliveries_routes,
 	api_alerts_routes,
 	api_uploads_routes,
 	NULL,

@@ -78,6 +78,7 @@ static const struct conf_key conf_keys[] = {
 	K(relay_retry_schedule, CONF_DURATION_LIST),
 	K(queue_lifetime, CONF_DURATION),
 	K(webhook_allow_private, CONF_BOOL),
+	K(webhook_retry_delay, CONF_DURATION),
 	KI(scrypt_log2n, 10, 20),
 };
 
@@ -115,6 +116,7 @@ conf_init(struct conf *c)
 	c->relay_retry_schedule = xstrdup("5m,15m,1h,4h,12h");
 	c->queue_lifetime = 5ull * 24 * 3600 * 1000;
 	c->webhook_allow_private = false;
+	c->webhook_retry_delay = 30 * 1000;
 	c->scrypt_log2n = 15;
 }
 

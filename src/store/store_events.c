@@ -47,15 +47,14 @@ event_rows_free(struct event_row *rows, int n)
 }
 
 int
-store_events_list(struct store_db *db, int64_t after, const char *inbox_id,
+store__events_read(sqlite3 *conn, int64_t after, const char *inbox_id,
     const char *type, int limit, struct event_row **rows_r, int *n_r)
 {
-	sqlite3 *conn = store_db_acquire(db);
 	sqlite3_stmt *st = store_prepare(conn, "SELECT seq, id, type, inbox_id, "
 	    "message_id, thread_id, payload, created_at FROM events WHERE seq > ?1 "
 	    "AND (?2 IS NULL OR inbox_id = ?2) AND (?3 IS NULL OR type = ?3) "
 	    "ORDER BY seq LIMIT ?4");
-	struct event_row *rows = xcalloc((size_t)limit, sizeof(*rows));
+	struct event_row *rows = xcalloc((size_t)limit + 1, sizeof(*rows));
 	int n = 0, rc = STORE_ERR_SQL;
 
 	if (st) {
@@ -77,8 +76,33 @@ store_events_list(struct store_db *db, int64_t after, const char *inbox_id,
 		rc = STORE_OK;
 	}
 	store_finish(st);
-	store_db_release(db, &conn);
 	*rows_r = rows;
 	*n_r = n;
 	return rc;
+}
+
+int
+store_events_list(struct store_db *db, int64_t after, const char *inbox_id,
+    const char *type, int limit, struct event_row **rows_r, int *n_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	int rc = store__events_read(conn, after, inbox_id, type, limit, rows_r, n_r);
+
+	store_db_release(db, &conn);
+	return rc;
+}
+
+json_t *
+event_row_json(const struct event_row *e)
+{
+	json_t *payload = e->payload ? json_loads(e->payload, 0, NULL) : NULL;
+	char iso[TIMEFMT_ISO_LEN];
+
+	time_format_iso(e->created_at, iso);
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "id", e->id,
+	    "type", e->type,
+	    "inbox_id", e->inbox_id ? json_string(e->inbox_id) : json_null(),
+	    "message_id", e->message_id ? json_string(e->message_id) : json_null(),
+	    "thread_id", e->thread_id ? json_string(e->thread_id) : json_null(),
+	    "payload", payload ? payload : json_object(), "created_at", iso);
 }

@@ -115,4 +115,18 @@ struct message_row;
 int store__messages_insert_one(sqlite3 *conn, struct message_row *m,
     const struct store_audit *audit);
 
+struct event_row;
+/* store_events_list() on a connection the caller holds (the writer's). */
+int store__events_read(sqlite3 *conn, int64_t after, const char *inbox_id,
+    const char *type, int limit, struct event_row **rows_r, int *n_r);
+
+/* Webhook delivery rows (store_deliveries.c, store_delivery_log.c). */
+struct delivery_row;
+#define DELIVERY_COLUMNS "id, inbox_id, event_id, event_type, alert_id, url, " \
+	"body, status, round_attempts, backoff, attempts, attempt_limit, " \
+	"next_attempt_at, last_code, last_error, created_at, updated_at"
+void store__delivery_read(sqlite3_stmt *st, struct delivery_row *r);
+/* Insert r due now (its id made unless set); fills created_at. */
+int store__delivery_insert(sqlite3 *conn, struct delivery_row *r);
+
 #endif
