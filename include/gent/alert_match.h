@@ -5,7 +5,8 @@
  *
  * A subscription fires when the event is of its inbox and one of its
  * types, its filter matches (label_id: the label of a label.* event, or a
- * label the message of any other event carries; contact_id: the contact
+ * label the message of any other event carries: the payload's "label_ids"
+ * when the event lists them, as message.received does; contact_id: the contact
  * the event names) and, for system events, the event reaches the
  * threshold (cap.reached and storage.threshold: payload "percent" at or
  * over it; auth.failed: payload "consecutive" equal to it, so a run of

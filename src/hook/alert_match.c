@@ -29,6 +29,15 @@ label_filter_ok(const struct alert_subscription *s, const struct event_row *e,
 		of_event = json_string_value(json_object_get(payload, "label_id"));
 		return of_event && strcmp(of_event, s->label_id) == 0;
 	}
+	/* Events that say which labels the message had then are read as such. */
+	json_t *ids = json_object_get(payload, "label_ids"), *v;
+	size_t i;
+	if (json_is_array(ids)) {
+		json_array_foreach(ids, i, v)
+			if (json_is_string(v) && strcmp(json_string_value(v), s->label_id) == 0)
+				return true;
+		return false;
+	}
 	return e->message_id && has_label && has_label(arg, e->message_id, s->label_id);
 }
 

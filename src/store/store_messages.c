@@ -241,9 +241,18 @@ received_event(sqlite3 *conn, const struct message_row *m)
 {
 	struct store_event e = { "message.received", m->inbox_id, m->id,
 	    m->thread_id, NULL };
-	char *payload = xasprintf("{\"direction\":\"%s\",\"size\":%lld}",
-	    m->direction, (long long)m->size);
+	struct buf labels = { 0 };
+	char *payload;
 	int rc;
+
+	/* The labels it arrived with, so a rule filtering on a label sees the
+	 * message as it was then, not as it is when the event is read. */
+	for (size_t i = 0; i < m->n_labels; i++)
+		buf_printf(&labels, "%s\"%s\"", i ? "," : "", m->labels[i].label_id);
+	payload = xasprintf("{\"direction\":\"%s\",\"size\":%lld,"
+	    "\"label_ids\":[%s]}", m->direction, (long long)m->size,
+	    labels.data ? labels.data : "");
+	free(labels.data);
 
 	if (strcmp(m->direction, "outbound") == 0) {
 		free(payload);

@@ -1,0 +1,390 @@
+"""Webhook delivery end to end: mail arrives over SMTP, the event fans out to
+alert rules and the inbox webhook, and a real HTTP receiver on loopback
+checks every signature (X-Gent-Signature and Standard Webhooks v1). The
+receiver fails on purpose to exercise each backoff mode, is absent to make
+deliveries undelivered, then comes back for replays. A second gentd with
+webhook_allow_private off is pointed at names that resolve (through
+dnsmasq) to 127.0.0.1, 10.x and 169.254.x: each is refused at connect
+time, and nothing reaches the listener.
+
+    GENTD_BIN=build/gentd PYTHONPATH=tests/integration:tests/domains \\
+        /usr/bin/python3 tests/smtp/test_smtp_webhooks.py
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import socket
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import harness
+from smtp_fixture import SmtpTestCase
+
+RETRY_DELAY = 2.0       # webhook_retry_delay of the first class, seconds
+WAIT = 30.0             # bound on every wait for a delivery
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Receiver:
+    """HTTP endpoint on 127.0.0.1. fail[path] = n makes the first n POSTs
+    to path answer 500. Every request is kept with its arrival time and
+    both signature verdicts for the secret registered for its path."""
+
+    def __init__(self, port=0):
+        self.requests, self.fail, self.secrets = [], {}, {}
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                path = self.path.split("?")[0]
+                with outer.lock:
+                    rec = outer.record(path, self.headers, body)
+                    left = outer.fail.get(path, 0)
+                    if left:
+                        outer.fail[path] = left - 1
+                code = 500 if left else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                rec["answered"] = code
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def record(self, path, headers, body):
+        secret = self.secrets.get(path)
+        rec = {"path": path, "at": time.monotonic(), "body": body,
+               "json": json.loads(body), "headers": dict(headers)}
+        if secret:
+            gent = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            msg = "%s.%s." % (headers.get("webhook-id"), headers.get("webhook-timestamp"))
+            v1 = "v1," + base64.b64encode(hmac.new(
+                secret.encode(), msg.encode() + body, hashlib.sha256).digest()).decode()
+            rec["gent_ok"] = hmac.compare_digest(gent, headers.get("X-Gent-Signature", ""))
+            rec["v1_ok"] = hmac.compare_digest(v1, headers.get("webhook-signature", ""))
+        self.requests.append(rec)
+        return rec
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def at(self, path):
+        with self.lock:
+            return [r for r in self.requests if r["path"] == path]
+
+    def wait(self, path, n, timeout=WAIT):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            got = self.at(path)
+            if len(got) >= n:
+                return got
+            time.sleep(0.05)
+        raise AssertionError("%s: %d of %d requests after %.0f s" %
+                             (path, len(self.at(path)), n, timeout))
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class WebhookCase(SmtpTestCase):
+    inboxes = ("bot", "bot2")
+
+    def api(self, method, path, body=None, status=None, token=None):
+        st, _, out = self.srv.request(method, path, body,
+                                      token=token or self.env.acct.session)
+        if status is not None:
+            self.assertEqual(st, status, out)
+        return out
+
+    def rule(self, path_or_url, events=("message.received",), **kw):
+        body = {"inbox_id": self.env.inboxes["bot"], "events": list(events),
+                "url": path_or_url}
+        body.update(kw)
+        return self.api("POST", "/v1/alerts/", body, 201)
+
+    def deliveries(self, query):
+        return self.api("GET", "/v1/webhook-deliveries/?" + query, None, 200)["data"]
+
+    def wait_status(self, alert_id, status, n=1, timeout=WAIT):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            got = [d for d in self.deliveries("alert_id=" + alert_id)
+                   if d["status"] == status]
+            if len(got) >= n:
+                return got
+            time.sleep(0.1)
+        raise AssertionError("alert %s: no %s delivery in %.0f s: %r" % (
+            alert_id, status, timeout, self.deliveries("alert_id=" + alert_id)))
+
+    def mail(self, local="bot"):
+        subject = "hook " + secrets.token_hex(4)
+        self.assertEqual(self.env.send(subject, [self.env.addr(local)]).code, 250)
+        return self.env.by_subject(subject, local)[0]
+
+
+class WebhookDeliveryTest(WebhookCase):
+    smtp_conf = {"webhook_allow_private": "true",
+                 "webhook_retry_delay": "%ds" % RETRY_DELAY}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.rx = Receiver()
+        cls.addClassCleanup(cls.rx.close)
+
+    def disable_all(self):
+        """Rules of earlier tests would fire too: disable them."""
+        for r in self.api("GET", "/v1/alerts/?inbox_id=" + self.env.inboxes["bot"],
+                          None, 200)["data"]:
+            if r["enabled"]:
+                self.api("POST", "/v1/alerts/%s/disable/" % r["id"], None, 200)
+
+    def setUp(self):
+        self.disable_all()
+
+    def test_message_received_is_signed_and_logged(self):
+        secret = "s3cret-" + secrets.token_hex(8)
+        self.rx.secrets["/signed"] = secret
+        rule = self.rule(self.rx.url("/signed"), secret=secret)
+        m = self.mail()
+        req = self.rx.wait("/signed", 1)[0]
+        self.assertTrue(req["gent_ok"], req["headers"])
+        self.assertTrue(req["v1_ok"], req["headers"])
+        ev = req["json"]
+        self.assertEqual(ev["type"], "message.received")
+        self.assertEqual(ev["message_id"], m["id"])
+        self.assertEqual(ev["thread_id"], m["thread_id"])
+        self.assertEqual(ev["inbox_id"], self.env.inboxes["bot"])
+        self.assertEqual(req["headers"]["X-Gent-Event"], "message.received")
+        self.assertEqual(req["headers"]["Content-Type"], "application/json")
+        ts = int(req["headers"]["webhook-timestamp"])
+        self.assertLess(abs(ts - time.time()), 300)
+        d = self.wait_status(rule["id"], "delivered")[0]
+        self.assertEqual(d["id"], req["headers"]["webhook-id"])
+        self.assertEqual(d["attempts"], 1)
+        self.assertEqual(d["event_type"], "message.received")
+        self.assertEqual(d["payload"], ev)
+        full = self.api("GET", "/v1/webhook-deliveries/%s/" % d["id"], None, 200)
+        self.assertEqual([(a["n"], a["result"], a["http_code"])
+                          for a in full["attempt_log"]], [(1, "delivered", 200)])
+        self.assertEqual(full["attempt_log"][0]["connected_ip"], "127.0.0.1")
+        # The other inbox's mail does not fire this inbox's rule.
+        self.mail("bot2")
+        time.sleep(1.0)
+        self.assertEqual(len(self.rx.at("/signed")), 1)
+
+    def test_each_backoff_mode(self):
+        rules = {}
+        for mode in ("immediate", "fixed", "exponential"):
+            path = "/backoff-" + mode
+            self.rx.fail[path] = 2
+            rules[mode] = self.rule(self.rx.url(path), attempts=3, backoff=mode,
+                                    secret="key-of-the-mode-" + mode)
+            self.rx.secrets[path] = "key-of-the-mode-" + mode
+        self.mail()
+        gaps = {}
+        for mode, rule in rules.items():
+            got = self.rx.wait("/backoff-" + mode, 3)
+            self.assertEqual([r["answered"] for r in got], [500, 500, 200])
+            self.assertTrue(all(r["gent_ok"] and r["v1_ok"] for r in got))
+            self.assertEqual(len({r["headers"]["webhook-id"] for r in got}), 1)
+            gaps[mode] = [got[1]["at"] - got[0]["at"], got[2]["at"] - got[1]["at"]]
+            d = self.wait_status(rule["id"], "delivered")[0]
+            self.assertEqual(d["attempts"], 3)
+            full = self.api("GET", "/v1/webhook-deliveries/%s/" % d["id"], None, 200)
+            self.assertEqual([(a["result"], a["http_code"]) for a in full["attempt_log"]],
+                             [("http-error", 500), ("http-error", 500),
+                              ("delivered", 200)])
+        self.assertLess(max(gaps["immediate"]), RETRY_DELAY * 0.75, gaps)
+        for g in gaps["fixed"]:
+            self.assertGreaterEqual(g, RETRY_DELAY * 0.95, gaps)
+        self.assertGreaterEqual(gaps["exponential"][0], RETRY_DELAY * 0.95, gaps)
+        self.assertGreaterEqual(gaps["exponential"][1], 2 * RETRY_DELAY * 0.95, gaps)
+
+    def test_undelivered_then_replayed(self):
+        port = free_port()          # nothing listens here yet
+        rule = self.rule("http://127.0.0.1:%d/late" % port, attempts=2,
+                         backoff="immediate", secret="late-secret-0123456789")
+        self.mail()
+        d = self.wait_status(rule["id"], "undelivered")[0]
+        self.assertEqual(d["attempts"], 2)
+        self.assertTrue(d["last_error"])
+        full = self.api("GET", "/v1/webhook-deliveries/%s/" % d["id"], None, 200)
+        self.assertEqual([a["result"] for a in full["attempt_log"]],
+                         ["network-error", "network-error"])
+        back = Receiver(port)
+        self.addCleanup(back.close)
+        back.secrets["/late"] = "late-secret-0123456789"
+        out = self.api("POST", "/v1/webhook-deliveries/%s/replay/" % d["id"], {}, 202)
+        self.assertEqual(out["status"], "pending")
+        req = back.wait("/late", 1)[0]
+        self.assertTrue(req["gent_ok"] and req["v1_ok"])
+        self.assertEqual(req["headers"]["webhook-id"], d["id"])
+        self.assertEqual(req["json"], d["payload"])
+        done = self.wait_status(rule["id"], "delivered")[0]
+        self.assertEqual(done["attempts"], 3)
+        # Replaying a delivered one sends it again; unknown ids are 404.
+        self.api("POST", "/v1/webhook-deliveries/%s/replay/" % d["id"], {}, 202)
+        back.wait("/late", 2)
+        self.api("POST", "/v1/webhook-deliveries/whd_nosuch/replay/", {}, 404)
+        # Bulk replay picks every undelivered delivery of the inbox.
+        back.fail["/late"] = 10
+        self.mail()
+        self.mail()
+        self.wait_status(rule["id"], "undelivered", n=2)
+        back.fail["/late"] = 0
+        out = self.api("POST", "/v1/webhook-deliveries/replay/",
+                       {"inbox_id": self.env.inboxes["bot"]}, 202)
+        self.assertGreaterEqual(out["replayed"], 2)
+        self.wait_status(rule["id"], "delivered", n=3)
+
+    def test_label_filter(self):
+        inbox = self.env.inboxes["bot"]
+        wanted = self.api("POST", "/v1/labels/", {"inbox_id": inbox,
+                          "name": "w-" + secrets.token_hex(3)}, 201)
+        other = self.api("POST", "/v1/labels/", {"inbox_id": inbox,
+                         "name": "o-" + secrets.token_hex(3)}, 201)
+        rule = self.rule(self.rx.url("/label"), events=("label.applied",
+                         "message.received"), filter={"label_id": wanted["id"]})
+        m = self.mail()             # carries no label: message.received skipped
+        self.api("POST", "/v1/messages/%s/labels/" % m["id"],
+                 {"label_id": other["id"]}, 204)
+        self.api("POST", "/v1/messages/%s/labels/" % m["id"],
+                 {"label_id": wanted["id"]}, 204)
+        req = self.rx.wait("/label", 1)[0]
+        self.assertEqual(req["json"]["type"], "label.applied")
+        self.assertEqual(req["json"]["payload"]["label_id"], wanted["id"])
+        time.sleep(1.0)
+        self.assertEqual(len(self.rx.at("/label")), 1)
+        self.assertEqual(len(self.deliveries("alert_id=" + rule["id"])), 1)
+
+    def test_alert_test_endpoint(self):
+        self.rx.secrets["/probe"] = "probe-secret-0123456789"
+        rule = self.rule(self.rx.url("/probe"), secret="probe-secret-0123456789")
+        out = self.api("POST", "/v1/alerts/test/", {"alert_id": rule["id"]}, 202)
+        req = self.rx.wait("/probe", 1)[0]
+        self.assertEqual(req["json"]["type"], "alert.test")
+        self.assertEqual(req["json"]["payload"], {"alert_id": rule["id"], "test": True})
+        self.assertTrue(req["gent_ok"] and req["v1_ok"])
+        d = self.wait_status(rule["id"], "delivered")[0]
+        self.assertEqual(d["id"], out["delivery_id"])
+        self.api("POST", "/v1/alerts/test/", {"alert_id": "alrt_nosuch"}, 404)
+        self.api("POST", "/v1/alerts/test/", {}, 400)
+        self.api("POST", "/v1/alerts/test/", {"alert_id": rule["id"], "x": 1}, 400)
+
+    def test_inbox_webhook(self):
+        inbox = self.env.inboxes["bot2"]
+        self.rx.secrets["/inbox"] = "inbox-secret-0123456789"
+        self.api("PUT", "/v1/inboxes/%s/webhook/" % inbox,
+                 {"url": self.rx.url("/inbox"), "secret": "inbox-secret-0123456789"}, 200)
+        self.addCleanup(self.api, "DELETE", "/v1/inboxes/%s/webhook/" % inbox)
+        m = self.mail("bot2")
+        req = self.rx.wait("/inbox", 1)[0]
+        self.assertTrue(req["gent_ok"] and req["v1_ok"])
+        self.assertEqual(req["json"]["message_id"], m["id"])
+        d = self.deliveries("inbox_id=%s&event_id=%s" % (inbox, req["json"]["id"]))
+        self.assertEqual(len(d), 1)
+        self.assertIsNone(d[0]["alert_id"])
+
+    def test_tokens_see_their_inbox_and_need_write_scope(self):
+        rule = self.rule(self.rx.url("/scoped"))
+        self.mail()
+        d = self.wait_status(rule["id"], "delivered")[0]
+        toks = {}
+        for local, scopes in (("bot", ["alerts:read"]), ("bot2", ["alerts:read",
+                                                                 "alerts:write"])):
+            toks[local] = self.api("POST", "/v1/tokens/", {
+                "inbox_id": self.env.inboxes[local], "label": "hooks " + local,
+                "scopes": scopes}, 201)["raw_token"]
+        mine = self.api("GET", "/v1/webhook-deliveries/", token=toks["bot"], status=200)
+        self.assertIn(d["id"], [x["id"] for x in mine["data"]])
+        self.api("POST", "/v1/webhook-deliveries/%s/replay/" % d["id"], {},
+                 token=toks["bot"], status=403)
+        self.api("GET", "/v1/webhook-deliveries/%s/" % d["id"], token=toks["bot2"],
+                 status=404)
+        self.api("POST", "/v1/webhook-deliveries/%s/replay/" % d["id"], {},
+                 token=toks["bot2"], status=404)
+        theirs = self.api("GET", "/v1/webhook-deliveries/", token=toks["bot2"],
+                          status=200)
+        self.assertNotIn(d["id"], [x["id"] for x in theirs["data"]])
+        self.api("GET", "/v1/webhook-deliveries/?status=lost", status=400)
+        self.api("GET", "/v1/webhook-deliveries/?bogus=1", status=400)
+
+    def test_delivery_survives_kill_9(self):
+        """A delivery owed when gentd dies is made after the restart."""
+        port = free_port()
+        rule = self.rule("http://127.0.0.1:%d/after-restart" % port, attempts=5,
+                         backoff="fixed")
+        self.mail()
+        self.wait_status(rule["id"], "pending")
+        self.srv.kill()
+        self.srv.start()
+        back = Receiver(port)
+        self.addCleanup(back.close)
+        back.wait("/after-restart", 1)
+        self.wait_status(rule["id"], "delivered")
+
+
+class WebhookSsrfTest(WebhookCase):
+    """webhook_allow_private off: names resolving to private space."""
+    smtp_conf = {"webhook_allow_private": "false"}
+
+    def test_private_targets_are_refused_at_connect_time(self):
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(0.2)
+        self.addCleanup(listener.close)
+        port = listener.getsockname()[1]
+        zone = "hooks-" + secrets.token_hex(3) + ".test"
+        targets = {"lo." + zone: "127.0.0.1", "ten." + zone: "10.1.2.3",
+                   "meta." + zone: "169.254.169.254"}
+        self.dns.publish(zone, a=targets)
+        rules = {}
+        for name, ip in targets.items():
+            url = "https://%s:%d/hook" % (name, port)
+            rules[ip] = self.rule(url)      # a public-looking name is accepted
+        # An address literal is refused when the rule is made.
+        st, _, err = self.srv.request("POST", "/v1/alerts/", {
+            "inbox_id": self.env.inboxes["bot"], "events": ["message.received"],
+            "url": "https://127.0.0.1:%d/hook" % port}, token=self.env.acct.session)
+        self.assertEqual(st, 400, err)
+        self.mail()
+        for ip, rule in rules.items():
+            d = self.wait_status(rule["id"], "undelivered")[0]
+            self.assertEqual(d["attempts"], 1, d)    # refused: no retries
+            full = self.api("GET", "/v1/webhook-deliveries/%s/" % d["id"], None, 200)
+            self.assertEqual(full["attempt_log"][0]["result"], "refused", full)
+            self.assertIn(ip, full["attempt_log"][0]["error"], full)
+        try:
+            conn, _ = listener.accept()
+            conn.close()
+            self.fail("a refused webhook reached the listener")
+        except socket.timeout:
+            pass
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
