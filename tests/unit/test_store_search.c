@@ -117,7 +117,7 @@ teardown(void)
 static int
 number_of(const struct message_row *m)
 {
-	return atoi(m->subject + strlen("subject "));
+	return (int)strtol(m->subject + strlen("subject "), NULL, 10);
 }
 
 /* Pages through q newest first with keyset cursors; checks order, inbox,
