@@ -86,6 +86,8 @@ struct api_ctx {
 	json_t				*body;		/* validated object or NULL */
 	struct api_principal		 who;
 	const char			*log_note;	/* extra words for the access log */
+	char				 inbox_hint[64];	/* the inbox the request
+							 * concerns, for its audit rows */
 };
 
 /** The HTTP handler that serves the whole API (http_handler_fn). */
@@ -136,6 +138,12 @@ void api_list_reply(struct api_ctx *ctx, json_t *items, bool more,
  * the error itself and returns NULL on failure; caller frees.
  */
 char *api_inbox_id(struct api_ctx *ctx);
+/**
+ * May the caller see an object of inbox_id (agent tokens: their inbox
+ * only; sessions: the tenant's, as the tenant database holds only those)?
+ * When yes, the inbox is noted for the request's audit rows.
+ */
+bool api_inbox_visible(struct api_ctx *ctx, const char *inbox_id);
 
 struct inbox_row;
 /** The inbox named by the {inbox_id} path param in the caller's tenant;

@@ -75,6 +75,7 @@ struct store_audit {
 	const char	*target_id;
 	const char	*detail_json;	/* NULL = "{}"; never include secrets */
 	const char	*request_id;
+	const char	*inbox_id;	/* the inbox it concerns, or NULL */
 };
 
 /** The server key called name (len <= 64 bytes), created at first use. */
@@ -82,9 +83,11 @@ int store_secret(struct store_db *db, const char *name, unsigned char *out,
     size_t len);
 /** Write one audit row in its own transaction (events with no other change). */
 int store_audit_write(struct store_db *db, const struct store_audit *a);
-#define AUDIT_HASHED_FIELDS 10	/* id, tenant_id, actor_type, actor_id, action,
+#define AUDIT_HASHED_FIELDS 11	/* id, tenant_id, actor_type, actor_id, action,
 				 * target_type, target_id, detail, request_id,
-				 * created_at (decimal ms) */
+				 * created_at (decimal ms), inbox_id */
+#define AUDIT_OPTIONAL_FIELD 10	/* inbox_id: hashed only when set, so rows
+				 * from before it existed keep their hash */
 
 /** The chained hash of an audit row: SHA-256 hex over the previous row's
  *  hash and the row's fields in that order. */

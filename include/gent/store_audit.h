@@ -16,12 +16,14 @@ struct audit_row {
 	char	 id[64];
 	char	*tenant_id, *actor_type, *actor_id, *action, *target_type;
 	char	*target_id, *detail, *request_id, *prev_hash, *hash;
+	char	*inbox_id;		/* the inbox it concerns, or NULL */
 	int64_t	 created_at;
 };
 
 /* NULL strings and 0 times do not filter. */
 struct audit_filter {
 	const char	*tenant_id, *actor_id, *action, *target_id;
+	const char	*inbox_id;	/* rows of that inbox, or about it */
 	int64_t		 after_ms, before_ms;
 };
 

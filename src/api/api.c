@@ -289,6 +289,7 @@ api_inbox_id(struct api_ctx *ctx)
 		free(id);
 		return NULL;
 	}
+	snprintf(ctx->inbox_hint, sizeof(ctx->inbox_hint), "%s", id);
 	return id;
 }
 
@@ -307,6 +308,27 @@ api_tenant_db(struct api_ctx *ctx)
 	return db;
 }
 
+bool
+api_inbox_visible(struct api_ctx *ctx, const char *inbox_id)
+{
+	if (ctx->who.kind == API_TOKEN && strcmp(inbox_id, ctx->who.inbox_id) != 0)
+		return false;
+	snprintf(ctx->inbox_hint, sizeof(ctx->inbox_hint), "%s", inbox_id);
+	return true;
+}
+
+/* The inbox for an audit row: what a loader noted, the token's, or the
+ * {inbox_id} of the path. */
+static const char *
+audit_inbox(const struct api_ctx *ctx)
+{
+	if (ctx->inbox_hint[0])
+		return ctx->inbox_hint;
+	if (ctx->who.kind == API_TOKEN && ctx->who.inbox_id[0])
+		return ctx->who.inbox_id;
+	return api_param(ctx, "inbox_id");
+}
+
 struct store_audit
 api_audit(const struct api_ctx *ctx, const char *action,
     const char *target_type, const char *target_id)
@@ -321,6 +343,7 @@ api_audit(const struct api_ctx *ctx, const char *action,
 		.target_type = target_type,
 		.target_id = target_id,
 		.request_id = ctx->req->request_id,
+		.inbox_id = audit_inbox(ctx),
 	};
 	return a;
 }

@@ -303,8 +303,7 @@ load(struct api_ctx *ctx, struct store_db **db_r, struct alert_row *r)
 	if (!(*db_r = api_tenant_db(ctx)))
 		return -1;
 	rc = store_alerts_get(*db_r, api_param(ctx, "alert_id"), r);
-	if (rc == STORE_OK && ctx->who.kind == API_TOKEN &&
-	    strcmp(r->inbox_id, ctx->who.inbox_id) != 0) {
+	if (rc == STORE_OK && !api_inbox_visible(ctx, r->inbox_id)) {
 		alert_row_free(r);
 		rc = STORE_ERR_NOT_FOUND;
 	}

@@ -29,8 +29,8 @@ audit_json(const struct audit_row *a, const char *where)
 {
 	json_t *detail = a->detail ? json_loads(a->detail, 0, NULL) : NULL;
 
-	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
-	    "id", a->id, "actor_type", opt(a->actor_type), "actor_id", opt(a->actor_id),
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
+	    "id", a->id, "inbox_id", opt(a->inbox_id), "actor_type", opt(a->actor_type), "actor_id", opt(a->actor_id),
 	    "action", opt(a->action), "target_type", opt(a->target_type),
 	    "target_id", opt(a->target_id), "detail", detail ? detail : json_object(),
 	    "request_id", opt(a->request_id), "hash", opt(a->hash), "log", where,
@@ -85,7 +85,8 @@ audit_list(struct api_ctx *ctx)
 {
 	static const char *const params[] = { "limit", "cursor", "actor_id", "action",
 	    "target_id", "inbox_id", "after", "before", NULL };
-	char *actor = NULL, *action = NULL, *target = NULL, *cursor_id = NULL, last_id[64] = "";
+	char *actor = NULL, *action = NULL, *target = NULL, *inbox = NULL;
+	char *cursor_id = NULL, last_id[64] = "";
 	struct audit_row *t = NULL, *c = NULL;
 	struct audit_filter f = { 0 };
 	int limit, nt = 0, nc = 0;
@@ -99,10 +100,9 @@ audit_list(struct api_ctx *ctx)
 		goto out;
 	f.actor_id = actor = api_query(ctx, "actor_id");
 	f.action = action = api_query(ctx, "action");
-	/* inbox_id: the entries about that inbox (its settings, rules, tokens). */
 	f.target_id = target = api_query(ctx, "target_id");
-	if (!target)
-		f.target_id = target = api_query(ctx, "inbox_id");
+	/* inbox_id: what happened in that inbox, and the entries about it. */
+	f.inbox_id = inbox = api_query(ctx, "inbox_id");
 	f.tenant_id = ctx->who.tenant_id;
 	if (store_audit_list(db, &f, limit + 1, cursor_ms, cursor_id, &t, &nt) != STORE_OK ||
 	    store_audit_list(store_control(ctx->app->store), &f, limit + 1, cursor_ms,
@@ -119,6 +119,7 @@ out:
 	free(actor);
 	free(action);
 	free(target);
+	free(inbox);
 	free(cursor_id);
 }
 

@@ -139,8 +139,7 @@ load(struct api_ctx *ctx, struct store_db **db_r, struct delivery_row *d,
 	if (!(*db_r = api_tenant_db(ctx)))
 		return -1;
 	rc = store_deliveries_get(*db_r, api_param(ctx, "delivery_id"), d, attempts_r, n_r);
-	if (rc == STORE_OK && ctx->who.kind == API_TOKEN &&
-	    strcmp(d->inbox_id, ctx->who.inbox_id) != 0) {
+	if (rc == STORE_OK && !api_inbox_visible(ctx, d->inbox_id)) {
 		rc = STORE_ERR_NOT_FOUND;
 	}
 	if (rc == STORE_ERR_NOT_FOUND)
@@ -249,8 +248,7 @@ alerts_test(struct api_ctx *ctx)
 	if (!(db = api_tenant_db(ctx)))
 		goto out;
 	rc = store_alerts_get(db, alert_id, &r);
-	if (rc == STORE_OK && ctx->who.kind == API_TOKEN &&
-	    strcmp(r.inbox_id, ctx->who.inbox_id) != 0)
+	if (rc == STORE_OK && !api_inbox_visible(ctx, r.inbox_id))
 		rc = STORE_ERR_NOT_FOUND;
 	if (rc != STORE_OK) {
 		if (rc == STORE_ERR_NOT_FOUND)

@@ -191,8 +191,7 @@ load_rule(struct api_ctx *ctx, struct store_db **db_r, struct label_rule_row *r)
 	if (!(*db_r = api_tenant_db(ctx)))
 		return -1;
 	rc = store_label_rules_get(*db_r, api_param(ctx, "rule_id"), r);
-	if (rc == STORE_OK && ctx->who.kind == API_TOKEN &&
-	    strcmp(r->inbox_id, ctx->who.inbox_id) != 0) {
+	if (rc == STORE_OK && !api_inbox_visible(ctx, r->inbox_id)) {
 		label_rule_row_free(r);
 		rc = STORE_ERR_NOT_FOUND;
 	}

@@ -267,8 +267,7 @@ load_label(struct api_ctx *ctx, const char *param, struct store_db **db_r,
 	if (!(*db_r = api_tenant_db(ctx)))
 		return -1;
 	rc = store_labels_get(*db_r, api_param(ctx, param), r);
-	if (rc == STORE_OK && ctx->who.kind == API_TOKEN &&
-	    strcmp(r->inbox_id, ctx->who.inbox_id) != 0) {
+	if (rc == STORE_OK && !api_inbox_visible(ctx, r->inbox_id)) {
 		label_row_free(r);
 		rc = STORE_ERR_NOT_FOUND;
 	}

@@ -251,8 +251,7 @@ api__message_load(struct api_ctx *ctx, struct store_db *db, bool with_raw,
 	if (!db)
 		return -1;
 	rc = store_messages_get(db, api_param(ctx, "message_id"), with_raw, m);
-	if (rc == STORE_OK && ctx->who.kind == API_TOKEN &&
-	    strcmp(m->inbox_id, ctx->who.inbox_id) != 0) {
+	if (rc == STORE_OK && !api_inbox_visible(ctx, m->inbox_id)) {
 		message_row_free(m);
 		rc = STORE_ERR_NOT_FOUND;
 	}

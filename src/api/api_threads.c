@@ -85,8 +85,7 @@ threads_get(struct api_ctx *ctx)
 	if (!(db = api_tenant_db(ctx)))
 		return;
 	rc = store_threads_get(db, api_param(ctx, "thread_id"), &t);
-	if (rc == STORE_OK && ctx->who.kind == API_TOKEN &&
-	    strcmp(t.inbox_id, ctx->who.inbox_id) != 0) {
+	if (rc == STORE_OK && !api_inbox_visible(ctx, t.inbox_id)) {
 		thread_row_free(&t);
 		rc = STORE_ERR_NOT_FOUND;
 	}

@@ -253,7 +253,7 @@ add_copy(struct app *app, struct delivery *d, struct store_db *db, const char *t
 	    .action = ok ? "message.received" : "message.dropped",
 	    .target_type = ok ? "message" : "inbox",
 	    .target_id = ok ? d->ids[k] : inbox_id,
-	    .detail_json = ok ? NULL : d->traces[k] };
+	    .detail_json = ok ? NULL : d->traces[k], .inbox_id = inbox_id };
 	if (!ok) {
 		m->id[0] = '\0';	/* audited, not stored: a silent drop */
 		return;

@@ -190,6 +190,8 @@ store_audit_hash(const char *prev, const char *const fields[AUDIT_HASHED_FIELDS]
 	 * another split of the same bytes; NULL is distinct from "". */
 	buf_printf(&b, "gentd-audit-v1|%s", prev);
 	for (int i = 0; i < AUDIT_HASHED_FIELDS; i++) {
+		if (i == AUDIT_OPTIONAL_FIELD && !fields[i])
+			continue;
 		if (fields[i])
 			buf_printf(&b, "|%zu:%s", strlen(fields[i]), fields[i]);
 		else
@@ -204,8 +206,8 @@ store_audit_append(sqlite3 *conn, const struct store_audit *a)
 {
 	sqlite3_stmt *st = store_prepare(conn,
 	    "INSERT INTO audit (id, tenant_id, actor_type, actor_id, action, "
-	    "target_type, target_id, detail, request_id, created_at, prev_hash, hash) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	    "target_type, target_id, detail, request_id, created_at, prev_hash, hash, "
+	    "inbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	char *id = ids_new("aud"), prev[IDS_DIGEST_HEX_LEN + 1], hash[IDS_DIGEST_HEX_LEN + 1];
 	char when[24];
 	int rc;
@@ -217,7 +219,8 @@ store_audit_append(sqlite3 *conn, const struct store_audit *a)
 	snprintf(when, sizeof(when), "%lld", (long long)time_now_ms());
 	const char *fields[AUDIT_HASHED_FIELDS] = { id, a->tenant_id, a->actor_type,
 	    a->actor_id, a->action, a->target_type, a->target_id,
-	    a->detail_json ? a->detail_json : "{}", a->request_id, when };
+	    a->detail_json ? a->detail_json : "{}", a->request_id, when,
+	    a->inbox_id && *a->inbox_id ? a->inbox_id : NULL };
 	chain_end(conn, prev);
 	store_audit_hash(prev, fields, hash);
 	for (int i = 0; i < 9; i++)
@@ -225,6 +228,7 @@ store_audit_append(sqlite3 *conn, const struct store_audit *a)
 	sqlite3_bind_int64(st, 10, strtoll(when, NULL, 10));
 	store_bind_text(st, 11, prev);
 	store_bind_text(st, 12, hash);
+	store_bind_text(st, 13, fields[AUDIT_OPTIONAL_FIELD]);
 	rc = store_step_done(st);
 	store_finish(st);
 	free(id);

@@ -16,7 +16,8 @@
 #include "store_int.h"
 
 #define AUDIT_COLUMNS "seq, id, tenant_id, actor_type, actor_id, action, " \
-	"target_type, target_id, detail, request_id, prev_hash, hash, created_at"
+	"target_type, target_id, detail, request_id, prev_hash, hash, created_at, " \
+	"inbox_id"
 
 static void
 read_audit(sqlite3_stmt *st, struct audit_row *a)
@@ -35,6 +36,7 @@ read_audit(sqlite3_stmt *st, struct audit_row *a)
 	a->prev_hash = store_col_text(st, 10);
 	a->hash = store_col_text(st, 11);
 	a->created_at = sqlite3_column_int64(st, 12);
+	a->inbox_id = store_col_text(st, 13);
 }
 
 static void
@@ -42,7 +44,7 @@ audit_row_clear(struct audit_row *a)
 {
 	char **f[] = { &a->tenant_id, &a->actor_type, &a->actor_id, &a->action,
 	    &a->target_type, &a->target_id, &a->detail, &a->request_id,
-	    &a->prev_hash, &a->hash };
+	    &a->prev_hash, &a->hash, &a->inbox_id };
 
 	for (size_t i = 0; i < GENT_ARRAY_LEN(f); i++)
 		xfree(f[i]);
@@ -65,7 +67,8 @@ store_audit_list(struct store_db *db, const struct audit_filter *f, int limit,
 	    "WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR actor_id = ?2) AND "
 	    "(?3 IS NULL OR action = ?3) AND (?4 IS NULL OR target_id = ?4) AND "
 	    "(?5 = 0 OR created_at >= ?5) AND (?6 = 0 OR created_at < ?6) AND "
-	    "(?7 IS NULL OR created_at < ?8 OR (created_at = ?8 AND id < ?7)) "
+	    "(?7 IS NULL OR created_at < ?8 OR (created_at = ?8 AND id < ?7)) AND "
+	    "(?10 IS NULL OR inbox_id = ?10 OR target_id = ?10) "
 	    "ORDER BY created_at DESC, id DESC LIMIT ?9");
 	struct audit_row *rows = xcalloc((size_t)limit, sizeof(*rows));
 	int n = 0, rc = STORE_ERR_SQL;
@@ -80,6 +83,7 @@ store_audit_list(struct store_db *db, const struct audit_filter *f, int limit,
 		store_bind_text(st, 7, cursor_id);
 		sqlite3_bind_int64(st, 8, cursor_ms);
 		sqlite3_bind_int(st, 9, limit);
+		store_bind_text(st, 10, f->inbox_id);
 		while (n < limit && sqlite3_step(st) == SQLITE_ROW)
 			read_audit(st, &rows[n++]);
 		rc = STORE_OK;
@@ -100,7 +104,7 @@ row_holds(const struct audit_row *a, const char *prev, char *why, size_t cap)
 	snprintf(when, sizeof(when), "%lld", (long long)a->created_at);
 	const char *fields[AUDIT_HASHED_FIELDS] = { a->id, a->tenant_id, a->actor_type,
 	    a->actor_id, a->action, a->target_type, a->target_id, a->detail,
-	    a->request_id, when };
+	    a->request_id, when, a->inbox_id };
 	if (!a->prev_hash || strcmp(a->prev_hash, prev) != 0) {
 		snprintf(why, cap, "row %lld does not follow the row before it "
 		    "(a row was removed, added or changed before it)", (long long)a->seq);

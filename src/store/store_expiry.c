@@ -166,7 +166,8 @@ apply(sqlite3 *conn, const char *tenant_id, const char *inbox_id,
 	snprintf(detail, sizeof(detail), "{\"messages\":%d,\"attachments\":%d}", msgs, atts);
 	struct store_audit a = { .tenant_id = tenant_id, .actor_type = "system",
 	    .actor_id = "retention", .action = "retention.expired",
-	    .target_type = "inbox", .target_id = inbox_id, .detail_json = detail };
+	    .target_type = "inbox", .target_id = inbox_id, .detail_json = detail,
+	    .inbox_id = inbox_id };
 	out->messages += msgs;
 	out->attachments += atts;
 	return store_audit_append(conn, &a);

@@ -246,7 +246,8 @@ purge_one(sqlite3 *conn, const char *id, const char *tenant_id, int64_t now)
 		"WHERE inbox_id = ?1 AND status != 'revoked'",
 	};
 	struct store_audit a = { .tenant_id = tenant_id, .actor_type = "system",
-	    .action = "inbox.purged", .target_type = "inbox", .target_id = id };
+	    .action = "inbox.purged", .target_type = "inbox", .target_id = id,
+	    .inbox_id = id };
 
 	for (size_t i = 0; i < GENT_ARRAY_LEN(sql); i++) {
 		sqlite3_stmt *st = store_prepare(conn, sql[i]);

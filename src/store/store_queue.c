@@ -234,7 +234,7 @@ record_fn(sqlite3 *conn, void *arg)
 	if (rc == STORE_OK && r->dsn) {
 		struct store_audit a = { .actor_type = "system", .actor_id = "relay",
 		    .action = "message.received", .target_type = "message",
-		    .target_id = r->dsn->id };
+		    .target_id = r->dsn->id, .inbox_id = r->dsn->inbox_id };
 		rc = store__messages_insert_one(conn, r->dsn, &a);
 	}
 	free(f.message_id);

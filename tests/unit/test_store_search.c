@@ -62,8 +62,9 @@ fill_row(struct message_row *m, struct store_audit *a, const char *tenant,
 	    !main_inbox || (is_rare(i) && !rare_in_subject(i)) ? " rare" : "");
 	m->received_at = T0 + i / 3;
 	m->size = 100;
-	*a = (struct store_audit){ tenant, "cli", "unit", "message.received",
-	    "message", NULL, NULL, NULL };
+	*a = (struct store_audit){ .tenant_id = tenant, .actor_type = "cli",
+	    .actor_id = "unit", .action = "message.received", .target_type = "message",
+	    .inbox_id = inbox };
 	free(id);
 }
 
