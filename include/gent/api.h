@@ -184,6 +184,9 @@ extern const struct api_route api_events_routes[];
 extern const struct api_route api_audit_routes[];
 extern const struct api_route api_alerts_routes[];
 extern const struct api_route api_deliveries_routes[];
+extern const struct api_route api_activity_routes[];
+extern const struct api_route api_usage_routes[];
+extern const struct api_route api_handoff_routes[];
 extern const struct api_route api_uploads_routes[];
 
 /** Every route table, NULL-terminated; for the router and openapi. */

@@ -24,6 +24,7 @@ struct audit_row {
 struct audit_filter {
 	const char	*tenant_id, *actor_id, *action, *target_id;
 	const char	*inbox_id;	/* rows of that inbox, or about it */
+	const char	*actor_type;	/* "token", "user", ... */
 	int64_t		 after_ms, before_ms;
 };
 

@@ -17,6 +17,7 @@
 #include "gent/api.h"
 #include "gent/store_audit.h"
 #include "gent/timefmt.h"
+#include "api_int.h"
 
 static json_t *
 opt(const char *s)
@@ -24,8 +25,8 @@ opt(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *
-audit_json(const struct audit_row *a, const char *where)
+json_t *
+api__audit_json(const struct audit_row *a, const char *where)
 {
 	json_t *detail = a->detail ? json_loads(a->detail, 0, NULL) : NULL;
 
@@ -64,8 +65,8 @@ time_filter(struct api_ctx *ctx, const char *name, int64_t *ms_r)
 }
 
 /* Merge two newest-first pages into items (at most limit). */
-static void
-merge(json_t *items, struct audit_row *a, int na, struct audit_row *b, int nb,
+void
+api__audit_merge(json_t *items, struct audit_row *a, int na, struct audit_row *b, int nb,
     int limit, int64_t *last_ms, char *last_id, size_t cap)
 {
 	int i = 0, k = 0;
@@ -74,7 +75,7 @@ merge(json_t *items, struct audit_row *a, int na, struct audit_row *b, int nb,
 		bool take_a = k >= nb || (i < na && (a[i].created_at > b[k].created_at ||
 		    (a[i].created_at == b[k].created_at && strcmp(a[i].id, b[k].id) > 0)));
 		struct audit_row *r = take_a ? &a[i++] : &b[k++];
-		json_array_append_new(items, audit_json(r, take_a ? "tenant" : "account"));
+		json_array_append_new(items, api__audit_json(r, take_a ? "tenant" : "account"));
 		*last_ms = r->created_at;
 		snprintf(last_id, cap, "%s", r->id);
 	}
@@ -111,7 +112,7 @@ audit_list(struct api_ctx *ctx)
 		goto out;
 	}
 	json_t *items = json_array();
-	merge(items, t, nt, c, nc, limit, &last_ms, last_id, sizeof(last_id));
+	api__audit_merge(items, t, nt, c, nc, limit, &last_ms, last_id, sizeof(last_id));
 	api_list_reply(ctx, items, nt + nc > limit, last_ms, last_id);
 out:
 	audit_rows_free(t, nt);

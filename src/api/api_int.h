@@ -38,4 +38,13 @@ int api__message_load(struct api_ctx *ctx, struct store_db *db, bool with_raw,
  * ignored); NULL when malformed. Caller frees. */
 char *api__base64_decode(const char *in, size_t *len_r);
 
+struct audit_row;
+/* An audit row as GET /v1/audit/ shows it; where is "tenant" or "account". */
+json_t *api__audit_json(const struct audit_row *a, const char *where);
+/* Merge newest-first tenant rows a and account rows b into items (at most
+ * limit); the last one taken goes to last_ms / last_id. */
+void api__audit_merge(json_t *items, struct audit_row *a, int na,
+    struct audit_row *b, int nb, int limit, int64_t *last_ms, char *last_id,
+    size_t cap);
+
 #endif

@@ -68,7 +68,8 @@ store_audit_list(struct store_db *db, const struct audit_filter *f, int limit,
 	    "(?3 IS NULL OR action = ?3) AND (?4 IS NULL OR target_id = ?4) AND "
 	    "(?5 = 0 OR created_at >= ?5) AND (?6 = 0 OR created_at < ?6) AND "
 	    "(?7 IS NULL OR created_at < ?8 OR (created_at = ?8 AND id < ?7)) AND "
-	    "(?10 IS NULL OR inbox_id = ?10 OR target_id = ?10) "
+	    "(?10 IS NULL OR inbox_id = ?10 OR target_id = ?10) AND "
+	    "(?11 IS NULL OR actor_type = ?11) "
 	    "ORDER BY created_at DESC, id DESC LIMIT ?9");
 	struct audit_row *rows = xcalloc((size_t)limit, sizeof(*rows));
 	int n = 0, rc = STORE_ERR_SQL;
@@ -84,6 +85,7 @@ store_audit_list(struct store_db *db, const struct audit_filter *f, int limit,
 		sqlite3_bind_int64(st, 8, cursor_ms);
 		sqlite3_bind_int(st, 9, limit);
 		store_bind_text(st, 10, f->inbox_id);
+		store_bind_text(st, 11, f->actor_type);
 		while (n < limit && sqlite3_step(st) == SQLITE_ROW)
 			read_audit(st, &rows[n++]);
 		rc = STORE_OK;
