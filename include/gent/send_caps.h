@@ -25,4 +25,14 @@ enum send_cap_verdict {
 enum send_cap_verdict send_caps_check(const char *mode, int64_t limit,
     int64_t sent_in_period);
 
+/** Percent of limit that used is, rounded down (100 when limit <= 0). */
+int64_t caps_percent(int64_t used, int64_t limit);
+/**
+ * The highest of the cap's alert thresholds (a JSON array of percents)
+ * that going from before to after crosses (before < t <= after, in
+ * percent of limit), or 0 when none is crossed.
+ */
+int64_t caps_threshold_crossed(const char *thresholds_json, int64_t before,
+    int64_t after, int64_t limit);
+
 #endif

@@ -37,6 +37,8 @@ void event_rows_free(struct event_row *rows, int n);
  *  message_id, thread_id, payload, created_at}. */
 json_t *event_row_json(const struct event_row *e);
 
+/** Append an event in its own transaction (an event with no other change). */
+int store_events_write(struct store_db *db, const struct store_event *e);
 /** Append an event; call inside the write function of the change. */
 int store_events_append(sqlite3 *conn, const struct store_event *e);
 

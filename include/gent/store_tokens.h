@@ -63,6 +63,7 @@ struct token_row {
 	char	 inbox_status[16];	/* the inbox's status */
 	char	 created_by[64];
 	int64_t	 created_at, updated_at, expires_at, rotated_at, revoked_at;
+	int64_t	 failed_auths;		/* consecutive refused requests */
 };
 
 /** Insert a token with its digest. */
@@ -92,5 +93,9 @@ int store_tokens_rotate(struct store_db *db, const char *tenant_id,
     const struct store_audit *audit);
 void token_row_free(struct token_row *t);
 void token_rows_free(struct token_row *rows, int n);
+/** A request with the token was refused (failed: the count goes up, its
+ *  new value in *count_r) or accepted (the count goes back to 0). */
+int store_tokens_auth_counted(struct store_db *db, const char *id, bool failed,
+    int64_t *count_r);
 
 #endif

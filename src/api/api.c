@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gent/api.h"
+#include "gent/store_events.h"
 #include "gent/ids.h"
 #include "gent/log.h"
 #include "gent/store_accounts.h"
@@ -48,6 +49,36 @@ scopes_from_json(const char *text)
 	return set;
 }
 
+/* Refused requests recorded as auth.failed beyond this count: every
+ * AUTH_FAILED_EVERY-th, so a paused agent that keeps calling cannot fill
+ * the event log. A threshold up to the cap fires exactly. */
+#define AUTH_FAILED_ALL_UP_TO	100
+#define AUTH_FAILED_EVERY	100
+
+/* A known token was refused: count it and tell the inbox (auth.failed). */
+static void
+token_refused(struct api_ctx *ctx, const struct token_row *t, const char *why)
+{
+	struct store_db *tenant;
+	int64_t n = 0;
+	char *err = NULL;
+
+	if (store_tokens_auth_counted(store_control(ctx->app->store), t->id, true, &n)
+	    != STORE_OK || (n > AUTH_FAILED_ALL_UP_TO && n % AUTH_FAILED_EVERY != 0))
+		return;
+	if (store_tenant(ctx->app->store, t->tenant_id, &tenant, &err) != 0) {
+		free(err);
+		return;
+	}
+	json_t *p = json_pack("{s:s, s:I, s:s}", "token_id", t->id, "consecutive",
+	    (json_int_t)n, "reason", why);
+	char *text = json_dumps(p, JSON_COMPACT);
+	struct store_event e = { "auth.failed", t->inbox_id, NULL, NULL, text };
+	store_events_write(tenant, &e);
+	free(text);
+	json_decref(p);
+}
+
 static int
 auth_agent_token(struct api_ctx *ctx, const char *raw)
 {
@@ -64,20 +95,22 @@ auth_agent_token(struct api_ctx *ctx, const char *raw)
 			auth_fail(ctx, "unknown token");
 		return -1;
 	}
+	const char *why = NULL;
 	if (strcmp(t.inbox_status, "active") != 0 &&
-	    strcmp(t.inbox_status, "suspended") != 0) {
-		auth_fail(ctx, "the token's inbox is closed");
+	    strcmp(t.inbox_status, "suspended") != 0)
+		why = "the token's inbox is closed";
+	else if (strcmp(t.status, "active") != 0)
+		why = strcmp(t.status, "paused") == 0 ? "token is paused" : "token is revoked";
+	else if (t.expires_at > 0 && t.expires_at <= time_now_ms())
+		why = "token has expired";
+	if (why) {
+		auth_fail(ctx, why);
+		token_refused(ctx, &t, why);
 		token_row_free(&t);
 		return -1;
 	}
-	if (strcmp(t.status, "active") != 0 ||
-	    (t.expires_at > 0 && t.expires_at <= time_now_ms())) {
-		auth_fail(ctx, strcmp(t.status, "active") != 0 ?
-		    (strcmp(t.status, "paused") == 0 ? "token is paused" :
-		    "token is revoked") : "token has expired");
-		token_row_free(&t);
-		return -1;
-	}
+	if (t.failed_auths > 0)	/* the run of refusals is over */
+		store_tokens_auth_counted(store_control(ctx->app->store), t.id, false, NULL);
 	ctx->who.kind = API_TOKEN;
 	snprintf(ctx->who.tenant_id, sizeof(ctx->who.tenant_id), "%s", t.tenant_id);
 	snprintf(ctx->who.token_id, sizeof(ctx->who.token_id), "%s", t.id);

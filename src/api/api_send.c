@@ -361,31 +361,6 @@ load_inbox(struct api_ctx *ctx, struct send_req *r)
 	return 0;
 }
 
-static int64_t
-percent_of(int64_t n, int64_t limit)
-{
-	return limit > 0 ? n * 100 / limit : 100;
-}
-
-/* Does the send that makes sent + 1 cross one of the cap's alert
- * thresholds (percents)? Each threshold fires once per period. */
-static bool
-crosses_threshold(const char *thresholds_json, int64_t sent, int64_t limit)
-{
-	json_t *a = thresholds_json ? json_loads(thresholds_json, 0, NULL) : NULL;
-	int64_t before = percent_of(sent, limit), after = percent_of(sent + 1, limit);
-	bool crossed = false;
-	size_t i;
-	json_t *t;
-
-	json_array_foreach(a, i, t)
-		if (json_is_integer(t) && json_integer_value(t) > before &&
-		    json_integer_value(t) <= after)
-			crossed = true;
-	json_decref(a);
-	return crossed;
-}
-
 /* What the send cap says; -1 after answering 429. */
 static int
 check_cap(struct api_ctx *ctx, struct store_db *db, struct send_req *r,
@@ -405,11 +380,12 @@ check_cap(struct api_ctx *ctx, struct store_db *db, struct send_req *r,
 	*resets_at = send_caps_period_end(cap.period, now);
 	time_format_iso(*resets_at, when);
 	if (*v != SEND_CAP_OK || sent + 1 == cap.limit_value ||
-	    crosses_threshold(cap.alert_thresholds, sent, cap.limit_value))
+	    caps_threshold_crossed(cap.alert_thresholds, sent, sent + 1,
+	    cap.limit_value) > 0)
 		*event_r = xasprintf("{\"resource\":\"send\",\"limit\":%lld,\"sent\":%lld,"
 		    "\"percent\":%lld,\"period\":\"%s\",\"mode\":\"%s\","
 		    "\"resets_at\":\"%s\"}", (long long)cap.limit_value,
-		    (long long)sent + 1, (long long)percent_of(sent + 1, cap.limit_value),
+		    (long long)sent + 1, (long long)caps_percent(sent + 1, cap.limit_value),
 		    cap.period, cap.mode, when);
 	if (*v == SEND_CAP_REFUSE) {
 		api_error(ctx, 429, "send_cap_reached", "this inbox sent %lld of its %s "

@@ -322,6 +322,8 @@ deliver_tenant(struct app *app, const struct smtp_envelope *env,
 	}
 	/* Copies and the audit rows of drops commit together. */
 	rc = store_messages_insert(db, d.rows, d.n, d.audits);
+	if (rc == STORE_OK)
+		inbound__storage_thresholds(db, d.rows, d.n);
 	delivery_free(&d);
 	return rc;
 }

@@ -72,4 +72,8 @@ void inbound__plan_labels(struct store_db *db, const char *inbox_id,
     json_t *trace, struct inbound_labels *out);
 void inbound__labels_free(struct inbound_labels *l);
 
+/* inbound_storage.c: storage.threshold for the stored rows (after commit). */
+void inbound__storage_thresholds(struct store_db *db, const struct message_row *rows,
+    size_t n);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * send_caps.c - send cap periods and verdicts (see send_caps.h).
  */
+#include <jansson.h>
 #include <string.h>
 #include <time.h>
 
@@ -52,4 +53,29 @@ send_caps_check(const char *mode, int64_t limit, int64_t sent)
 	if (strcmp(mode, "allow_and_bill") == 0)
 		return SEND_CAP_OVERAGE;
 	return SEND_CAP_REFUSE;
+}
+
+int64_t
+caps_percent(int64_t used, int64_t limit)
+{
+	return limit > 0 ? used * 100 / limit : 100;
+}
+
+int64_t
+caps_threshold_crossed(const char *thresholds_json, int64_t before, int64_t after,
+    int64_t limit)
+{
+	json_t *a = thresholds_json ? json_loads(thresholds_json, 0, NULL) : NULL;
+	int64_t from = caps_percent(before, limit), to = caps_percent(after, limit);
+	int64_t crossed = 0;
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(a, i, t) {
+		json_int_t v = json_is_integer(t) ? json_integer_value(t) : 0;
+		if (v > from && v <= to && v > crossed)
+			crossed = v;
+	}
+	json_decref(a);
+	return crossed;
 }

@@ -34,6 +34,18 @@ store_events_append(sqlite3 *conn, const struct store_event *e)
 	return rc;
 }
 
+static int
+append_fn(sqlite3 *conn, void *arg)
+{
+	return store_events_append(conn, arg);
+}
+
+int
+store_events_write(struct store_db *db, const struct store_event *e)
+{
+	return store_db_write(db, append_fn, (void *)e);
+}
+
 void
 event_rows_free(struct event_row *rows, int n)
 {

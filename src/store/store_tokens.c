@@ -13,7 +13,7 @@
 #define TOKEN_COLUMNS "id, tenant_id, inbox_id, label, scopes, " \
 	"requires_approval, status, created_by, created_at, updated_at, " \
 	"coalesce(expires_at, 0), coalesce(rotated_at, 0), coalesce(revoked_at, 0), " \
-	"(SELECT status FROM inboxes WHERE inboxes.id = tokens.inbox_id)"
+	"(SELECT status FROM inboxes WHERE inboxes.id = tokens.inbox_id), failed_auths"
 
 static void
 read_row(sqlite3_stmt *st, struct token_row *t)
@@ -33,6 +33,7 @@ read_row(sqlite3_stmt *st, struct token_row *t)
 	t->rotated_at = sqlite3_column_int64(st, 11);
 	t->revoked_at = sqlite3_column_int64(st, 12);
 	store__copy_col(st, 13, t->inbox_status, sizeof(t->inbox_status));
+	t->failed_auths = sqlite3_column_int64(st, 14);
 }
 
 void
@@ -282,4 +283,44 @@ store_tokens_rotate(struct store_db *db, const char *tenant_id,
 	struct update_job j = { tenant_id, inbox_id, id, NULL, digest, audit };
 
 	return store_db_write(db, rotate_fn, &j);
+}
+
+struct auth_count_job {
+	const char	*id;
+	bool		 failed;
+	int64_t		 count;
+};
+
+static int
+auth_count_fn(sqlite3 *conn, void *arg)
+{
+	struct auth_count_job *j = arg;
+	sqlite3_stmt *st = store_prepare(conn, j->failed ?
+	    "UPDATE tokens SET failed_auths = failed_auths + 1 WHERE id = ? "
+	    "RETURNING failed_auths" :
+	    "UPDATE tokens SET failed_auths = 0 WHERE id = ? RETURNING 0");
+	int rc = STORE_ERR_SQL, step;
+
+	if (!st)
+		return rc;
+	store_bind_text(st, 1, j->id);
+	if ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		j->count = sqlite3_column_int64(st, 0);
+		step = sqlite3_step(st);
+	}
+	rc = step == SQLITE_DONE ? STORE_OK : STORE_ERR_SQL;
+	store_finish(st);
+	return rc;
+}
+
+int
+store_tokens_auth_counted(struct store_db *db, const char *id, bool failed,
+    int64_t *count_r)
+{
+	struct auth_count_job j = { id, failed, 0 };
+	int rc = store_db_write(db, auth_count_fn, &j);
+
+	if (count_r)
+		*count_r = j.count;
+	return rc;
 }

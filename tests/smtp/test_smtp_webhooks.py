@@ -347,6 +347,69 @@ class WebhookDeliveryTest(WebhookCase):
         self.wait_status(rule["id"], "delivered")
 
 
+    def test_auth_failed_counts_a_run_of_refusals(self):
+        inbox = self.env.inboxes["bot"]
+        self.api("PATCH", "/v1/tenants/", {"governance_tier": "token_controls"}, 200)
+        tok = self.api("POST", "/v1/tokens/", {"inbox_id": inbox, "label": "pausable",
+                       "scopes": ["email:read"]}, 201)
+        path = "/v1/tokens/%s/?inbox_id=%s" % (tok["token_id"], inbox)
+        rule = self.rule(self.rx.url("/auth"), events=("auth.failed",), threshold=2)
+
+        def refused(n):
+            for _ in range(n):
+                st, _, _ = self.srv.request("GET", "/v1/messages/",
+                                            token=tok["raw_token"])
+                self.assertEqual(st, 401)
+
+        self.api("PATCH", path, {"action": "pause"}, 200)
+        refused(3)
+        self.api("PATCH", path, {"action": "resume"}, 200)
+        st, _, _ = self.srv.request("GET", "/v1/messages/", token=tok["raw_token"])
+        self.assertEqual(st, 200)
+        self.api("PATCH", path, {"action": "pause"}, 200)
+        refused(2)
+        feed = self.api("GET", "/v1/events/?type=auth.failed&inbox_id=" + inbox,
+                        None, 200)["data"]
+        mine = [e["payload"]["consecutive"] for e in feed
+                if e["payload"]["token_id"] == tok["token_id"]]
+        self.assertEqual(mine, [1, 2, 3, 1, 2])
+        self.assertEqual(feed[0]["payload"]["reason"], "token is paused")
+        # threshold 2: one delivery per run of refusals, at the second.
+        got = self.rx.wait("/auth", 2)
+        self.assertEqual([r["json"]["payload"]["consecutive"] for r in got], [2, 2])
+        time.sleep(1.0)
+        self.assertEqual(len(self.rx.at("/auth")), 2)
+        self.assertEqual(len(self.deliveries("alert_id=" + rule["id"])), 2)
+
+    def test_storage_threshold(self):
+        inbox = self.env.inboxes["bot2"]
+        # 0.00001 GiB = 10737 bytes; alerts at 50% and 90%.
+        self.api("PUT", "/v1/billing/caps/mailbox/", {"inbox_id": inbox,
+                 "limit_gb": 0.00001, "mode": "allow_and_bill",
+                 "alert_thresholds": [50, 90]}, status=200)
+        self.addCleanup(self.api, "DELETE", "/v1/billing/caps/mailbox/?inbox_id=" + inbox)
+        st, _, start = self.srv.request("GET", "/v1/events/?limit=200&type="
+                                        "storage.threshold&inbox_id=" + inbox,
+                                        token=self.env.acct.session)
+        seen = len(start["data"])
+        big = "x" * 70 + "\r\n"
+        quota = self.api("GET", "/v1/inboxes/%s/quota/" % inbox, None, 200)
+        crossings = []
+        for _ in range(40):         # bounded: each adds about 3 KB
+            subject = "fill " + secrets.token_hex(3)
+            self.assertEqual(self.env.send(subject, [self.env.addr("bot2")],
+                                           body=big * 40).code, 250)
+            quota = self.api("GET", "/v1/inboxes/%s/quota/" % inbox, None, 200)
+            if quota["used_pct"] >= 95:
+                break
+        feed = self.api("GET", "/v1/events/?limit=200&type=storage.threshold&"
+                        "inbox_id=" + inbox, None, 200)["data"][seen:]
+        self.assertEqual([e["payload"]["threshold"] for e in feed], [50, 90], feed)
+        for e in feed:
+            self.assertGreaterEqual(e["payload"]["percent"], e["payload"]["threshold"])
+            self.assertEqual(e["payload"]["limit_bytes"], 10737)
+
+
 class WebhookSsrfTest(WebhookCase):
     """webhook_allow_private off: names resolving to private space."""
     smtp_conf = {"webhook_allow_private": "false"}
