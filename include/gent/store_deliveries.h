@@ -93,6 +93,10 @@ int store_deliveries_replay_undelivered(struct store_db *db,
 int store_deliveries_create(struct store_db *db, struct delivery_row *r,
     const struct store_audit *audit);
 
+/** Remove finished deliveries (and their attempts) last changed before
+ *  cutoff; pending ones stay whatever their age. */
+int store_deliveries_prune(struct store_db *db, int64_t cutoff, int *removed_r);
+
 void delivery_row_free(struct delivery_row *r);
 void delivery_rows_free(struct delivery_row *rows, int n);
 void delivery_attempt_rows_free(struct delivery_attempt_row *rows, int n);

@@ -10,6 +10,7 @@
 #include "gent/log.h"
 #include "gent/store_accounts.h"
 #include "gent/store_audit.h"
+#include "gent/store_deliveries.h"
 #include "gent/store_expiry.h"
 #include "gent/store_idempotency.h"
 #include "gent/store_uploads.h"
@@ -46,6 +47,20 @@ prune_audit(struct app *app, struct store_db *db, const char *name)
 		    "removed", name, removed);
 }
 
+/* The webhook delivery log is kept as long as the audit log. */
+static void
+prune_deliveries(struct app *app, struct store_db *db, const char *name)
+{
+	int removed = 0;
+
+	if (store_deliveries_prune(db, time_now_ms() - (int64_t)app->conf->audit_retention,
+	    &removed) != STORE_OK)
+		log_error("expiry", NULL, "pruning the webhook deliveries of %s failed", name);
+	else if (removed)
+		log_info("expiry", NULL, "%s: %d webhook deliveries past audit_retention "
+		    "removed", name, removed);
+}
+
 static void
 sweep_tenant(struct app *app, const char *tenant_id)
 {
@@ -59,6 +74,7 @@ sweep_tenant(struct app *app, const char *tenant_id)
 		return;
 	}
 	prune_audit(app, db, tenant_id);
+	prune_deliveries(app, db, tenant_id);
 	if (store_uploads_prune(db, time_now_ms()) != STORE_OK)
 		log_error("expiry", NULL, "pruning the uploads of %s failed", tenant_id);
 	for (int round = 0; round < ROUNDS_PER_TENANT && r.more; round++) {

@@ -410,6 +410,28 @@ class WebhookDeliveryTest(WebhookCase):
             self.assertEqual(e["payload"]["limit_bytes"], 10737)
 
 
+class WebhookRetentionTest(WebhookCase):
+    """Finished deliveries go with the audit log's retention."""
+    smtp_conf = {"webhook_allow_private": "true", "audit_retention": "3s",
+                 "expiry_interval": "1s"}
+
+    def test_finished_deliveries_are_pruned(self):
+        rx = Receiver()
+        self.addCleanup(rx.close)
+        rule = self.rule(rx.url("/kept"))
+        self.mail()
+        d = self.wait_status(rule["id"], "delivered")[0]
+        end = time.monotonic() + WAIT
+        while time.monotonic() < end:
+            st, _, _ = self.srv.request("GET", "/v1/webhook-deliveries/%s/" % d["id"],
+                                        token=self.env.acct.session)
+            if st == 404:
+                break
+            self.assertEqual(st, 200)
+            time.sleep(0.2)
+        self.assertEqual(st, 404)
+
+
 class WebhookSsrfTest(WebhookCase):
     """webhook_allow_private off: names resolving to private space."""
     smtp_conf = {"webhook_allow_private": "false"}
