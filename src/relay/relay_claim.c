@@ -61,17 +61,65 @@ active_key(struct store_db *control, const char *tenant_id, const char *domain,
 	return rc;
 }
 
+/* The active keys a claim run has read, by tenant and sending domain
+ * (found or not): a batch of a domain's mail reads its key file once. */
+struct key_cache {
+	char			 tenant_id[64];
+	char			*domain;
+	char			*selector, *pem;	/* NULL: the domain has no key */
+	struct key_cache	*next;
+};
+
+static void
+key_cache_free(struct key_cache **cp)
+{
+	struct key_cache *c = *cp, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		free(c->domain);
+		free(c->selector);
+		if (c->pem) {
+			OPENSSL_cleanse(c->pem, strlen(c->pem));	/* keys do not linger */
+			free(c->pem);
+		}
+		free(c);
+	}
+	*cp = NULL;
+}
+
+static const struct key_cache *
+key_for(struct app *app, struct key_cache **cache, const char *tenant_id,
+    const char *domain)
+{
+	struct key_cache *c;
+
+	for (c = *cache; c; c = c->next)
+		if (strcmp(c->tenant_id, tenant_id) == 0 && strcasecmp(c->domain, domain) == 0)
+			return c;
+	c = xcalloc(1, sizeof(*c));
+	snprintf(c->tenant_id, sizeof(c->tenant_id), "%s", tenant_id);
+	c->domain = xstrdup(domain);
+	if (active_key(store_control(app->store), tenant_id, domain, &c->selector,
+	    &c->pem) != 0)
+		c->selector = c->pem = NULL;
+	c->next = *cache;
+	*cache = c;
+	return c;
+}
+
 /* The bytes to send: the row signed by its domain, or as queued when the
  * inbox has no domain key (operator-made inboxes). */
 static void
-sign_item(struct app *app, struct relay_item *it)
+sign_item(struct app *app, struct key_cache **cache, struct relay_item *it)
 {
 	const char *at = strrchr(it->q.mail_from, '@'), *why;
-	char *selector = NULL, *pem = NULL, *sig = NULL;
+	const struct key_cache *k = at ? key_for(app, cache, it->tenant_id, at + 1) : NULL;
+	char *sig = NULL;
 
-	if (at && active_key(store_control(app->store), it->tenant_id, at + 1,
-	    &selector, &pem) == 0)
-		sig = gent_dkim_sign(it->q.raw, it->q.raw_len, at + 1, selector, pem, &why);
+	if (k && k->pem)
+		sig = gent_dkim_sign(it->q.raw, it->q.raw_len, at + 1, k->selector, k->pem,
+		    &why);
 	if (sig) {
 		it->wire = xasprintf("%s%s", sig, it->q.raw);
 		it->wire_len = strlen(sig) + it->q.raw_len;
@@ -81,11 +129,6 @@ sign_item(struct app *app, struct relay_item *it)
 		it->wire_len = it->q.raw_len;
 	}
 	free(sig);
-	free(selector);
-	if (pem) {
-		OPENSSL_cleanse(pem, strlen(pem));	/* keys do not linger in freed memory */
-		free(pem);
-	}
 }
 
 static void
@@ -193,7 +236,7 @@ release_tenant(struct relay *r, const char *tenant_id)
 /* Lease one tenant's due rows into routes; returns how many. */
 static int
 claim_tenant(struct relay *r, const char *tenant_id, int budget,
-    struct relay_route **routes)
+    struct relay_route **routes, struct key_cache **keys)
 {
 	struct queue_item *items = NULL;
 	struct store_db *db;
@@ -213,7 +256,7 @@ claim_tenant(struct relay *r, const char *tenant_id, int budget,
 		struct relay_route *rt;
 		snprintf(it->tenant_id, sizeof(it->tenant_id), "%s", tenant_id);
 		it->q = items[i];	/* takes the strings */
-		sign_item(r->app, it);
+		sign_item(r->app, keys, it);
 		rt = route_for(r, routes, it->q.rcpt_to);
 		it->next = rt->items;
 		rt->items = it;
@@ -227,6 +270,7 @@ relay__claim_run(uv_work_t *w)
 {
 	struct relay *r = w->data;
 	struct relay_route *routes = NULL;
+	struct key_cache *keys = NULL;
 	char **ids = NULL;
 	int n = 0, budget = RELAY_CLAIM_MAX;
 
@@ -238,10 +282,11 @@ relay__claim_run(uv_work_t *w)
 	r->leases_released = true;
 	for (int i = 0; i < n; i++) {
 		if (budget > 0)
-			budget -= claim_tenant(r, ids[i], budget, &routes);
+			budget -= claim_tenant(r, ids[i], budget, &routes, &keys);
 		free(ids[i]);
 	}
 	free(ids);
+	key_cache_free(&keys);
 	for (struct relay_route *rt = routes; rt; rt = rt->next)
 		resolve(r->app, rt);
 	r->claimed = routes;
