@@ -12,8 +12,10 @@
 	"offset_json, attempts, backoff, enabled, created_at, updated_at"
 
 static void
-read_alert(sqlite3_stmt *st, struct alert_row *r)
+read_alert(sqlite3_stmt *st, void *row)
 {
+	struct alert_row *r = row;
+
 	memset(r, 0, sizeof(*r));
 	store__copy_col(st, 0, r->id, sizeof(r->id));
 	store__copy_col(st, 1, r->inbox_id, sizeof(r->inbox_id));
@@ -151,24 +153,8 @@ static int
 select_alerts(struct store_db *db, const char *sql, const char *bind,
     struct alert_row **rows_r, int *n_r)
 {
-	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, sql);
-	struct alert_row *rows = NULL;
-	int n = 0, rc = STORE_ERR_SQL;
-
-	if (st) {
-		store_bind_text(st, 1, bind);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			rows = xrealloc(rows, (size_t)(n + 1) * sizeof(*rows));
-			read_alert(st, &rows[n++]);
-		}
-		rc = STORE_OK;
-	}
-	store_finish(st);
-	store_db_release(db, &conn);
-	*rows_r = rows;
-	*n_r = n;
-	return rc;
+	return store__select_all(db, sql, bind, sizeof(**rows_r), read_alert,
+	    (void **)rows_r, n_r);
 }
 
 int
@@ -182,17 +168,6 @@ store_alerts_list(struct store_db *db, const char *inbox_id,
 int
 store_alerts_get(struct store_db *db, const char *id, struct alert_row *out)
 {
-	struct alert_row *rows;
-	int n, rc = select_alerts(db, "SELECT " ALERT_COLUMNS " FROM alert_rules "
-	    "WHERE id = ?", id, &rows, &n);
-
-	memset(out, 0, sizeof(*out));
-	if (rc == STORE_OK && n == 0)
-		rc = STORE_ERR_NOT_FOUND;
-	if (rc == STORE_OK)
-		*out = rows[0];
-	for (int i = 1; i < n; i++)
-		alert_row_free(&rows[i]);
-	free(rows);
-	return rc;
+	return store__select_one(db, "SELECT " ALERT_COLUMNS
+	    " FROM alert_rules WHERE id = ?", id, sizeof(*out), read_alert, out);
 }

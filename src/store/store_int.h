@@ -129,4 +129,14 @@ void store__delivery_read(sqlite3_stmt *st, struct delivery_row *r);
 /* Insert r due now (its id made unless set); fills created_at. */
 int store__delivery_insert(sqlite3 *conn, struct delivery_row *r);
 
+/* Fills one row (a struct of the caller's type) from st's columns. */
+typedef void (*store_read_fn)(sqlite3_stmt *st, void *row);
+/* Every row of a SELECT with one text bind (?1), into an array of
+ * row_size elements (store_stmt.c). */
+int store__select_all(struct store_db *db, const char *sql, const char *bind,
+    size_t row_size, store_read_fn read, void **rows_r, int *n_r);
+/* Its first row into out (zeroed first); NOT_FOUND when none. */
+int store__select_one(struct store_db *db, const char *sql, const char *bind,
+    size_t row_size, store_read_fn read, void *out);
+
 #endif

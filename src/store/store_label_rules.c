@@ -17,8 +17,10 @@
 	"position, enabled, created_at, updated_at"
 
 static void
-read_rule(sqlite3_stmt *st, struct label_rule_row *r)
+read_rule(sqlite3_stmt *st, void *row)
 {
+	struct label_rule_row *r = row;
+
 	memset(r, 0, sizeof(*r));
 	store__copy_col(st, 0, r->id, sizeof(r->id));
 	store__copy_col(st, 1, r->inbox_id, sizeof(r->inbox_id));
@@ -51,24 +53,8 @@ static int
 select_rules(struct store_db *db, const char *sql, const char *bind,
     struct label_rule_row **rows_r, int *n_r)
 {
-	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, sql);
-	struct label_rule_row *rows = NULL;
-	int n = 0, rc = STORE_ERR_SQL;
-
-	if (st) {
-		store_bind_text(st, 1, bind);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			rows = xrealloc(rows, (size_t)(n + 1) * sizeof(*rows));
-			read_rule(st, &rows[n++]);
-		}
-		rc = STORE_OK;
-	}
-	store_finish(st);
-	store_db_release(db, &conn);
-	*rows_r = rows;
-	*n_r = n;
-	return rc;
+	return store__select_all(db, sql, bind, sizeof(**rows_r), read_rule,
+	    (void **)rows_r, n_r);
 }
 
 int
@@ -84,17 +70,8 @@ int
 store_label_rules_get(struct store_db *db, const char *id,
     struct label_rule_row *out)
 {
-	struct label_rule_row *rows;
-	int n, rc = select_rules(db, "SELECT " RULE_COLUMNS " FROM auto_label_rules "
-	    "WHERE id = ?", id, &rows, &n);
-
-	memset(out, 0, sizeof(*out));
-	if (rc == STORE_OK && n == 0)
-		rc = STORE_ERR_NOT_FOUND;
-	if (rc == STORE_OK)
-		*out = rows[0];
-	free(rows);
-	return rc;
+	return store__select_one(db, "SELECT " RULE_COLUMNS
+	    " FROM auto_label_rules WHERE id = ?", id, sizeof(*out), read_rule, out);
 }
 
 /* The inbox's rule ids in order, read inside the writing transaction. */

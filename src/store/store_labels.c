@@ -16,8 +16,10 @@
 	"policies, created_at, updated_at"
 
 static void
-read_label(sqlite3_stmt *st, struct label_row *r)
+read_label(sqlite3_stmt *st, void *row)
 {
+	struct label_row *r = row;
+
 	memset(r, 0, sizeof(*r));
 	store__copy_col(st, 0, r->id, sizeof(r->id));
 	store__copy_col(st, 1, r->inbox_id, sizeof(r->inbox_id));
@@ -51,24 +53,8 @@ static int
 select_labels(struct store_db *db, const char *sql, const char *bind,
     struct label_row **rows_r, int *n_r)
 {
-	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, sql);
-	struct label_row *rows = NULL;
-	int n = 0, rc = STORE_ERR_SQL;
-
-	if (st) {
-		store_bind_text(st, 1, bind);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			rows = xrealloc(rows, (size_t)(n + 1) * sizeof(*rows));
-			read_label(st, &rows[n++]);
-		}
-		rc = STORE_OK;
-	}
-	store_finish(st);
-	store_db_release(db, &conn);
-	*rows_r = rows;
-	*n_r = n;
-	return rc;
+	return store__select_all(db, sql, bind, sizeof(**rows_r), read_label,
+	    (void **)rows_r, n_r);
 }
 
 int
@@ -92,17 +78,8 @@ store_labels_of_message(struct store_db *db, const char *message_id,
 int
 store_labels_get(struct store_db *db, const char *id, struct label_row *out)
 {
-	struct label_row *rows;
-	int n, rc = select_labels(db, "SELECT " LABEL_COLUMNS " FROM labels WHERE "
-	    "id = ?", id, &rows, &n);
-
-	memset(out, 0, sizeof(*out));
-	if (rc == STORE_OK && n == 0)
-		rc = STORE_ERR_NOT_FOUND;
-	if (rc == STORE_OK)
-		*out = rows[0];
-	free(rows);
-	return rc;
+	return store__select_one(db, "SELECT " LABEL_COLUMNS
+	    " FROM labels WHERE id = ?", id, sizeof(*out), read_label, out);
 }
 
 int

@@ -119,3 +119,49 @@ store__cache_free(struct store_stmt_cache *c)
 	}
 	c->n = 0;
 }
+
+int
+store__select_all(struct store_db *db, const char *sql, const char *bind,
+    size_t row_size, store_read_fn read, void **rows_r, int *n_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, sql);
+	char *rows = NULL;
+	int n = 0, rc = STORE_ERR_SQL;
+
+	if (st) {
+		store_bind_text(st, 1, bind);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			rows = xrealloc(rows, (size_t)(n + 1) * row_size);
+			read(st, rows + (size_t)n++ * row_size);
+		}
+		rc = STORE_OK;
+	}
+	store_finish(st);
+	store_db_release(db, &conn);
+	*rows_r = rows;
+	*n_r = n;
+	return rc;
+}
+
+int
+store__select_one(struct store_db *db, const char *sql, const char *bind,
+    size_t row_size, store_read_fn read, void *out)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, sql);
+	int rc = STORE_ERR_SQL;
+
+	memset(out, 0, row_size);
+	if (st) {
+		store_bind_text(st, 1, bind);
+		rc = STORE_ERR_NOT_FOUND;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			read(st, out);
+			rc = STORE_OK;
+		}
+	}
+	store_finish(st);
+	store_db_release(db, &conn);
+	return rc;
+}
