@@ -52,12 +52,11 @@ events_feed(struct api_ctx *ctx)
 	    !(db = api_tenant_db(ctx)))
 		goto out;
 	/* Sessions see the tenant (or one inbox); tokens their inbox. */
-	if (ctx->who.kind == API_TOKEN || api_query(ctx, "inbox_id")) {
-		char *q = api_query(ctx, "inbox_id");
-		free(q);
-		if (!(inbox_id = api_inbox_id(ctx)))
-			goto out;
-	}
+	char *named = api_query(ctx, "inbox_id");
+	bool scoped = named || ctx->who.kind == API_TOKEN;
+	free(named);
+	if (scoped && !(inbox_id = api_inbox_id(ctx)))
+		goto out;
 	type = api_query(ctx, "type");
 	if (store_events_list(db, after, inbox_id, type, limit, &rows, &n) != STORE_OK) {
 		api_error_internal(ctx);
