@@ -347,6 +347,24 @@ class WebhookDeliveryTest(WebhookCase):
         self.wait_status(rule["id"], "delivered")
 
 
+    def test_a_stuck_endpoint_does_not_hold_up_mail(self):
+        """An endpoint that accepts connections and never answers: mail
+        keeps arriving and the API keeps answering while its deliveries
+        are in flight."""
+        stuck = socket.socket()
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen(64)
+        self.addCleanup(stuck.close)
+        rule = self.rule("http://127.0.0.1:%d/stuck" % stuck.getsockname()[1],
+                         attempts=1)
+        self.mail()
+        self.wait_status(rule["id"], "delivering")     # now stuck in flight
+        ids = [self.mail()["id"] for _ in range(8)]
+        listed = {m["id"] for m in self.env.messages("bot")}
+        self.assertTrue(set(ids) <= listed)
+        self.wait_status(rule["id"], "delivering", n=9)  # all posted at once
+        self.api("POST", "/v1/alerts/%s/disable/" % rule["id"], None, 200)
+
     def test_auth_failed_counts_a_run_of_refusals(self):
         inbox = self.env.inboxes["bot"]
         self.api("PATCH", "/v1/tenants/", {"governance_tier": "token_controls"}, 200)
