@@ -23,7 +23,8 @@
 #define DEFAULT_LABEL_INFERENCE 0.65
 
 static const char *const event_names[] = {
-	"message.received", "message.sent", "label.applied", "label.removed",
+	"message.received", "message.sent", "message.bounced", "label.applied",
+	"label.removed",
 	"event.created", "event.updated", "event.cancelled", "cap.reached",
 	"auth.failed", "storage.threshold", NULL,
 };

@@ -278,6 +278,16 @@ class SendTest(SmtpTestCase):
                                         "Undelivered Mail") and
                                     m["thread_id"] == r["thread_id"]],
                            timeout=10, what="bounce report")
+        # message.bounced is in the event log (what alert rules deliver).
+        st, _, feed = self.srv.request("GET", "/v1/events/?type=message.bounced&"
+                                       "limit=200&inbox_id=" + self.env.inboxes["bot"],
+                                       token=self.env.acct.session)
+        self.assertEqual(st, 200, feed)
+        mine = [e for e in feed["data"] if e["message_id"] == r["id"]]
+        self.assertEqual(len(mine), 1, feed)
+        self.assertEqual(mine[0]["payload"]["recipient"], to)
+        self.assertEqual((mine[0]["payload"]["code"], mine[0]["payload"]["status"]),
+                         (550, "bounced"))
         # The next send to that address is not attempted.
         r2 = self.send({"to": [to], "subject": "again", "text_body": "x"})
         self.assertEqual(r2["recipients"][0]["status"], "suppressed")
