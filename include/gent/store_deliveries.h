@@ -13,6 +13,7 @@
 #include "gent/store.h"
 
 #define DELIVERY_FAN_OUT_MAX	500	/* events per fan-out transaction */
+#define DELIVERY_SECRET_GRACE_MS (24 * 3600 * 1000LL)	/* old secret signs too */
 
 struct delivery_row {
 	char	 id[64];
@@ -29,6 +30,8 @@ struct delivery_row {
 	char	*last_error;
 	int64_t	 created_at, updated_at;
 	char	*secret;		/* claim only: the subscription's secret now */
+	char	*previous_secret;	/* claim only: the one it replaced, while
+					 * DELIVERY_SECRET_GRACE_MS lasts */
 };
 
 struct delivery_attempt_row {

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,25 @@ out:
 	return entry;
 }
 
+/* While a rotated secret's grace lasts, webhook-signature carries a
+ * second v1 made with the previous secret (Standard Webhooks lists
+ * signatures space-separated), so receivers still on it accept. */
+static void
+add_previous_signature(struct webhook_item *it, int64_t now_s)
+{
+	const struct delivery_row *d = &it->d;
+	char old[48];
+	const char *why;
+
+	if (!d->previous_secret || !*d->previous_secret ||
+	    webhook_sign_v1(d->previous_secret, d->id, now_s, d->body, strlen(d->body),
+	    old, &why) != 0)
+		return;
+	snprintf(it->sig.lines[3], WEBHOOK_SIGN_LINE_MAX, "webhook-signature: %s %s",
+	    it->sig.v1, old);
+	OPENSSL_cleanse(old, sizeof(old));
+}
+
 /* The headers of one post: event and delivery ids, then the signatures
  * (or only webhook-id and webhook-timestamp when there is no secret). */
 static void
@@ -96,6 +116,7 @@ prepare_headers(struct webhook_item *it)
 	it->headers[it->n_headers++] = it->event_line;
 	if (d->secret && *d->secret && webhook_sign(&it->sig, d->secret, d->id, now_s,
 	    d->body, strlen(d->body), &why) == 0) {
+		add_previous_signature(it, now_s);
 		for (size_t i = 0; i < WEBHOOK_SIGN_NLINES; i++)
 			it->headers[it->n_headers++] = it->sig.lines[i];
 		return;

@@ -110,7 +110,12 @@ create_fn(sqlite3 *conn, void *arg)
 static int
 update_fn(sqlite3 *conn, void *arg)
 {
+	/* A changed secret keeps the old one beside it for a while, so the
+	 * receiver can switch over (both sign; alert_secret_grace). */
 	return write_fn(conn, arg, "UPDATE alert_rules SET events = ?3, url = ?4, "
+	    "previous_secret = CASE WHEN secret IS NOT ?5 THEN secret ELSE "
+	    "previous_secret END, secret_rotated_at = CASE WHEN secret IS NOT ?5 "
+	    "THEN ?13 ELSE secret_rotated_at END, "
 	    "secret = ?5, filter = ?6, threshold = ?7, offset_json = ?8, attempts = ?9, "
 	    "backoff = ?10, enabled = ?11, updated_at = ?13 WHERE id = ?1 AND "
 	    "inbox_id = ?2 AND created_at = ?12", true);

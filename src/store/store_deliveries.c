@@ -52,9 +52,13 @@ delivery_row_free(struct delivery_row *r)
 	xfree(&r->url);
 	xfree(&r->body);
 	xfree(&r->last_error);
-	if (r->secret)
-		memset(r->secret, 0, strlen(r->secret));
-	xfree(&r->secret);
+	char **secrets[] = { &r->secret, &r->previous_secret };
+
+	for (size_t i = 0; i < GENT_ARRAY_LEN(secrets); i++) {
+		if (*secrets[i])	/* secrets do not linger in freed memory */
+			memset(*secrets[i], 0, strlen(*secrets[i]));
+		xfree(secrets[i]);
+	}
 }
 
 void
@@ -347,15 +351,21 @@ static bool
 current_secret(sqlite3 *conn, struct delivery_row *r)
 {
 	sqlite3_stmt *st = store_prepare(conn, r->alert_id ?
-	    "SELECT secret FROM alert_rules WHERE id = ?" :
-	    "SELECT json_extract(settings, '$.webhook.secret') FROM inbox_settings "
-	    "WHERE inbox_id = ? AND json_extract(settings, '$.webhook.url') IS NOT NULL");
+	    "SELECT secret, CASE WHEN secret_rotated_at > ?2 THEN previous_secret "
+	    "END FROM alert_rules WHERE id = ?1" :
+	    "SELECT json_extract(settings, '$.webhook.secret'), NULL FROM "
+	    "inbox_settings WHERE inbox_id = ?1 AND "
+	    "json_extract(settings, '$.webhook.url') IS NOT NULL");
 	bool found = false;
 
 	if (st) {
 		store_bind_text(st, 1, r->alert_id ? r->alert_id : r->inbox_id);
-		if ((found = sqlite3_step(st) == SQLITE_ROW))
+		if (r->alert_id)
+			sqlite3_bind_int64(st, 2, time_now_ms() - DELIVERY_SECRET_GRACE_MS);
+		if ((found = sqlite3_step(st) == SQLITE_ROW)) {
 			r->secret = store_col_text(st, 0);
+			r->previous_secret = store_col_text(st, 1);
+		}
 	}
 	store_finish(st);
 	return found;

@@ -43,7 +43,7 @@ class Receiver:
     both signature verdicts for the secret registered for its path."""
 
     def __init__(self, port=0):
-        self.requests, self.fail, self.secrets = [], {}, {}
+        self.requests, self.fail, self.secrets, self.old_secrets = [], {}, {}, {}
         self.lock = threading.Lock()
         outer = self
 
@@ -82,7 +82,13 @@ class Receiver:
             v1 = "v1," + base64.b64encode(hmac.new(
                 secret.encode(), msg.encode() + body, hashlib.sha256).digest()).decode()
             rec["gent_ok"] = hmac.compare_digest(gent, headers.get("X-Gent-Signature", ""))
-            rec["v1_ok"] = hmac.compare_digest(v1, headers.get("webhook-signature", ""))
+            rec["v1_ok"] = v1 in headers.get("webhook-signature", "").split(" ")
+        old = self.old_secrets.get(path)
+        if old:
+            msg = "%s.%s." % (headers.get("webhook-id"), headers.get("webhook-timestamp"))
+            want = "v1," + base64.b64encode(hmac.new(
+                old.encode(), msg.encode() + body, hashlib.sha256).digest()).decode()
+            rec["v1_old_ok"] = want in headers.get("webhook-signature", "").split(" ")
         self.requests.append(rec)
         return rec
 
@@ -194,6 +200,29 @@ class WebhookDeliveryTest(WebhookCase):
         self.mail("bot2")
         time.sleep(1.0)
         self.assertEqual(len(self.rx.at("/signed")), 1)
+
+    def test_secret_rotation_signs_with_both_for_a_while(self):
+        old, new = "old-secret-0123456789", "new-secret-0123456789"
+        self.rx.secrets["/rotate"] = old
+        rule = self.rule(self.rx.url("/rotate"), secret=old)
+        self.mail()
+        first = self.rx.wait("/rotate", 1)[0]
+        self.assertTrue(first["gent_ok"] and first["v1_ok"])
+        self.assertEqual(len(first["headers"]["webhook-signature"].split(" ")), 1)
+        self.api("PATCH", "/v1/alerts/%s/" % rule["id"], {"secret": new}, 200)
+        self.rx.secrets["/rotate"] = new
+        self.rx.old_secrets["/rotate"] = old
+        self.mail()
+        second = self.rx.wait("/rotate", 2)[1]
+        self.assertTrue(second["gent_ok"], second["headers"])   # the new secret
+        self.assertTrue(second["v1_ok"], second["headers"])
+        self.assertTrue(second["v1_old_ok"], second["headers"])  # and the old one
+        self.assertEqual(len(second["headers"]["webhook-signature"].split(" ")), 2)
+        # Changing anything else keeps the rotation as it was.
+        self.api("PATCH", "/v1/alerts/%s/" % rule["id"], {"attempts": 2}, 200)
+        self.mail()
+        third = self.rx.wait("/rotate", 3)[2]
+        self.assertTrue(third["v1_ok"] and third["v1_old_ok"], third["headers"])
 
     def test_each_backoff_mode(self):
         rules = {}
