@@ -13,6 +13,7 @@
 #include "gent/store.h"
 
 #define DELIVERY_FAN_OUT_MAX	500	/* events per fan-out transaction */
+#define DELIVERY_URL_IN_FLIGHT	16	/* leased at once per endpoint URL */
 #define DELIVERY_SECRET_GRACE_MS (24 * 3600 * 1000LL)	/* old secret signs too */
 
 struct delivery_row {

@@ -61,11 +61,10 @@ class Receiver:
                     left = outer.fail.get(path, 0)
                     if left:
                         outer.fail[path] = left - 1
-                code = 500 if left else 200
+                    rec["answered"] = code = 500 if left else 200
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                rec["answered"] = code
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.httpd.server_address[1]
@@ -386,13 +385,22 @@ class WebhookDeliveryTest(WebhookCase):
         self.addCleanup(stuck.close)
         rule = self.rule("http://127.0.0.1:%d/stuck" % stuck.getsockname()[1],
                          attempts=1)
+        healthy = self.rule(self.rx.url("/healthy"))
         self.mail()
         self.wait_status(rule["id"], "delivering")     # now stuck in flight
-        ids = [self.mail()["id"] for _ in range(8)]
+        ids = [self.mail()["id"] for _ in range(24)]
         listed = {m["id"] for m in self.env.messages("bot")}
         self.assertTrue(set(ids) <= listed)
-        self.wait_status(rule["id"], "delivering", n=9)  # all posted at once
+        # The other endpoint gets every event meanwhile; the stuck one has
+        # at most 16 in flight (the rest wait their turn, pending).
+        self.rx.wait("/healthy", 25)
+        self.wait_status(rule["id"], "delivering", n=16)
+        states = [d["status"] for d in self.deliveries(
+            "limit=200&alert_id=" + rule["id"])]
+        self.assertEqual(states.count("delivering"), 16, states)
+        self.assertEqual(states.count("pending"), 9, states)
         self.api("POST", "/v1/alerts/%s/disable/" % rule["id"], None, 200)
+        self.api("POST", "/v1/alerts/%s/disable/" % healthy["id"], None, 200)
 
     def test_auth_failed_counts_a_run_of_refusals(self):
         inbox = self.env.inboxes["bot"]
