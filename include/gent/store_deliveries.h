@@ -14,6 +14,7 @@
 
 #define DELIVERY_FAN_OUT_MAX	500	/* events per fan-out transaction */
 #define DELIVERY_URL_IN_FLIGHT	16	/* leased at once per endpoint URL */
+#define DELIVERY_CLAIM_SCAN	4096	/* due rows a claim looks at */
 #define DELIVERY_SECRET_GRACE_MS (24 * 3600 * 1000LL)	/* old secret signs too */
 
 struct delivery_row {

@@ -418,11 +418,13 @@ claim_fn(sqlite3 *conn, void *arg)
 
 	/* At most DELIVERY_URL_IN_FLIGHT per endpoint, counting those still
 	 * in flight: a dead endpoint's backlog cannot take every slot from
-	 * the others. */
+	 * the others. Only the DELIVERY_CLAIM_SCAN most overdue are looked
+	 * at, so a huge backlog does not hold the writer. */
 	if (rc != STORE_OK || !(st = store_prepare(conn, "SELECT " DELIVERY_COLUMNS
 	    " FROM (SELECT *, row_number() OVER (PARTITION BY url ORDER BY "
-	    "next_attempt_at, id) AS nth FROM webhook_deliveries WHERE status = "
-	    "'pending' AND next_attempt_at <= ?1) AS due WHERE nth + (SELECT count(*) "
+	    "next_attempt_at, id) AS nth FROM (SELECT * FROM webhook_deliveries "
+	    "WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY "
+	    "next_attempt_at, id LIMIT ?4)) AS due WHERE nth + (SELECT count(*) "
 	    "FROM webhook_deliveries d WHERE d.status = 'delivering' AND d.url = "
 	    "due.url) <= ?3 ORDER BY next_attempt_at, id LIMIT ?2")))
 		return STORE_ERR_SQL;
@@ -430,6 +432,7 @@ claim_fn(sqlite3 *conn, void *arg)
 	sqlite3_bind_int64(st, 1, j->now);
 	sqlite3_bind_int(st, 2, j->limit);
 	sqlite3_bind_int(st, 3, DELIVERY_URL_IN_FLIGHT);
+	sqlite3_bind_int(st, 4, DELIVERY_CLAIM_SCAN);
 	while (j->n < j->limit && sqlite3_step(st) == SQLITE_ROW)
 		store__delivery_read(st, &j->rows[j->n++]);
 	store_finish(st);
