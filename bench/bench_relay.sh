@@ -39,133 +39,40 @@ pf_conc=${BENCH_CONCURRENCY:-32}
 log_level=${BENCH_LOG_LEVEL:-info}
 gentd=${GENTD:-$src/build/gentd}
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
+. "$here/lib.sh"
 
 # --- tools: install only what is missing ------------------------------------
 
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then "$@"
-	elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-	else die "need root to run: $*"
-	fi
-}
-
-apt_updated=
-apt_install() {	# apt_install PACKAGE
-	command -v apt-get >/dev/null 2>&1 || die "apt-get missing; install $1"
-	say "installing $1"
-	if [ -z "$apt_updated" ]; then
-		as_root apt-get update -qq
-		apt_updated=1
-	fi
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
-}
-
-command -v curl >/dev/null 2>&1 || apt_install curl
-command -v python3 >/dev/null 2>&1 || apt_install python3
+need curl curl
+need python3 python3
 # smtp-sink and the Postfix daemons come with "postfix"; as in
-# bench_smtp.sh, "No configuration" keeps the system instance from starting.
-if ! command -v smtp-sink >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-sink ]; then
-	if ! dpkg -s postfix >/dev/null 2>&1 && command -v debconf-set-selections >/dev/null 2>&1; then
-		echo "postfix postfix/main_mailer_type select No configuration" |
-		    as_root debconf-set-selections
-	fi
-	apt_install postfix
-	if [ -f /etc/postfix/main.cf ] && as_root /usr/sbin/postfix status >/dev/null 2>&1; then
-		say "stopping the system Postfix that the install started"
-		as_root /usr/sbin/postfix stop >/dev/null 2>&1 || true
-	fi
-	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-		as_root systemctl disable --now postfix >/dev/null 2>&1 || true
-	fi
-fi
+# bench_smtp.sh, need_postfix keeps the system instance from starting.
+need_postfix smtp-sink
 smtp_sink=$(command -v smtp-sink 2>/dev/null || echo /usr/sbin/smtp-sink)
 [ -x "$smtp_sink" ] || die "no smtp-sink (package postfix)"
 
-if [ -z "${GENTD:-}" ] && [ ! -x "$gentd" ]; then
-	say "building gentd ($src/build)"
-	[ -f "$src/build/build.ninja" ] || meson setup "$src/build" "$src" >/dev/null
-	ninja -C "$src/build" gentd >/dev/null
-fi
-[ -x "$gentd" ] || die "no gentd binary at $gentd"
+build_gentd
 
 # --- temp dir, cleanup ----------------------------------------------------------
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gentd-bench-relay.XXXXXX")
-chmod 755 "$tmp"	# the Postfix daemons (as postfix) reach into it
 gentd_pid=
 sink_pid=
 pf_pid=
 load_pid=
 bh_pid=
-
-stop_pid() {	# stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL
-	local pid=$1 _
-	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-		return 0
-	fi
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null || true
+bench_stop() {	# lib.sh's EXIT trap: these; then it removes $tmp
+	stop_pid "$load_pid" TERM
+	stop_pid "$bh_pid" TERM
+	stop_pid "$gentd_pid" TERM
+	stop_pid "$pf_pid" TERM	# Postfix master: its children follow it
+	stop_pid "$sink_pid" TERM
 }
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	stop_pid "$load_pid"
-	stop_pid "$bh_pid"
-	stop_pid "$gentd_pid"
-	stop_pid "$pf_pid"	# Postfix master: its children follow it
-	stop_pid "$sink_pid"
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		say "kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_tmpdir gentd-bench-relay
+chmod 755 "$tmp"	# the Postfix daemons (as postfix) reach into it
 
 # --- helpers ------------------------------------------------------------------------
 
 helper() { python3 "$helper" "$@"; }
-
-taken_ports=" "
-free_port() {
-	local p _
-	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 40000))
-		case $taken_ports in *" $p "*) continue ;; esac
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			taken_ports="$taken_ports$p "
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free loopback port found"
-}
-
-wait_smtp() {	# wait_smtp PORT PID: up to 15 s for a 220 greeting; 1 if none
-	local port=$1 pid=$2 line _
-	for _ in $(seq 150); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		if line=$(timeout 2 bash -c \
-		    'exec 3<>"/dev/tcp/127.0.0.1/$1" && IFS= read -r l <&3 &&
-		     printf "QUIT\r\n" >&3 && echo "$l"' _ "$port" 2>/dev/null) &&
-		    [ "${line:0:3}" = 220 ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
 
 wait_until() {	# wait_until SECONDS COMMAND...: poll every 0.1 s; 1 on timeout
 	local end=$((SECONDS + $1))
@@ -175,17 +82,6 @@ wait_until() {	# wait_until SECONDS COMMAND...: poll every 0.1 s; 1 on timeout
 		sleep 0.1
 	done
 }
-
-cpu_ticks() {	# utime + stime of PID, in clock ticks (all threads)
-	local stat
-	stat=$(cat "/proc/$1/stat")
-	stat=${stat##*) }
-	set -- $stat
-	echo $(( ${12} + ${13} ))
-}
-
-warnings=()
-warn() { say "WARNING: $*"; warnings+=("$*"); }
 
 read_vars() {	# read_vars FILE: its key=value lines become variables r_<key>
 	local k v
@@ -242,7 +138,7 @@ blackhole_start() {
 	wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$bport" 2>/dev/null ||
 	    die "blackhole on $bport did not start"
 }
-blackhole_stop() { stop_pid "$bh_pid"; bh_pid=; }
+blackhole_stop() { stop_pid "$bh_pid" TERM; bh_pid=; }
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0) ? n / s : 0 }'; }
 # Sessions the sink has seen end; read after the server stopped, so that
@@ -341,7 +237,7 @@ g_cpu=$(( ($(cpu_ticks "$gentd_pid") - c0) * 1000 / $(getconf CLK_TCK) ))
 g_hwm=$(vm "$gentd_pid" VmHWM) g_rss=$(vm "$gentd_pid" VmRSS)
 g_conns=$(( $(gentd_connects) - k0 ))
 g_lat=$(helper latency "$gdata" "$warmup")
-stop_pid "$gentd_pid"
+stop_pid "$gentd_pid" TERM
 gentd_pid=
 g_sess=$(( $(sink_sess) - s0 ))
 
@@ -353,7 +249,7 @@ blackhole_start
 gentd_start "$bport"
 load gentd-fill http "$gport:$token" "$n" "$clients" -
 [ "$r_complete" = 1 ] || die "gentd backlog: $r_enqueued of $n accepted (first refusal: ${r_first_error:-none})"
-stop_pid "$gentd_pid"
+stop_pid "$gentd_pid" TERM
 gentd_pid=
 blackhole_stop
 g_queue=$(helper queue "$gdata")
@@ -367,7 +263,7 @@ gentd_sent "$sent" || warn "gentd's queue 30 s after the drain: $(helper queue "
 gb_cpu=$(( $(cpu_ticks "$gentd_pid") * 1000 / $(getconf CLK_TCK) ))
 gb_hwm=$(vm "$gentd_pid" VmHWM)
 gb_conns=$(( $(gentd_connects) - k0 ))
-stop_pid "$gentd_pid"
+stop_pid "$gentd_pid" TERM
 gentd_pid=
 gb_sess=$(( $(sink_sess) - s0 ))
 
@@ -481,7 +377,7 @@ if pf_setup; then
 	    sort -n | awk '{ d[NR] = $1 * 1000 } END { if (!NR) { print "-"; exit }
 		i = int(NR * .9) + 1; if (i > NR) i = NR
 		printf "p50=%dms p90=%dms max=%dms", d[int(NR * .5) + 1], d[i], d[NR] }')
-	stop_pid "$pf_pid"
+	stop_pid "$pf_pid" TERM
 	pf_pid=
 	p_sess=$(( $(sink_sess) - s0 ))
 
@@ -492,7 +388,7 @@ if pf_setup; then
 	pf_start "$bport"
 	load postfix-fill smtp "$pport" "$n" "$clients" -
 	[ "$r_complete" = 1 ] || die "postfix backlog: $r_enqueued of $n accepted (first refusal: ${r_first_error:-none})"
-	stop_pid "$pf_pid"
+	stop_pid "$pf_pid" TERM
 	pf_pid=
 	blackhole_stop
 	say "postfix backlog: restart with the sink"
@@ -501,7 +397,7 @@ if pf_setup; then
 	pb_del=$r_delivered pb_s=$r_end_to_end_s pb_first=$r_first_s pb_peak=$r_peak_conns
 	[ "$r_complete" = 1 ] || warn "postfix backlog: $pb_del of $n delivered within ${run_timeout}s after the restart: PARTIAL"
 	wait_until 30 pf_empty || warn "postfix's queue is not empty 30 s after the drain"
-	stop_pid "$pf_pid"
+	stop_pid "$pf_pid" TERM
 	pf_pid=
 	pb_sess=$(( $(sink_sess) - s0 ))
 else
@@ -548,11 +444,4 @@ awk -v c="$g_cpu" -v n="$g_enq" -v h="$g_hwm" -v r="$g_rss" -v k="$g_conns" \
 	    c, n ? c / n : 0, k, bc, bn ? bc / bn : 0, bk
 	printf "gentd RSS: live VmHWM %.1f MiB, VmRSS %.1f MiB at its end; drain VmHWM %.1f MiB\n",
 	    h / 1024, r / 1024, bh / 1024 }'
-if [ "${#warnings[@]}" -gt 0 ]; then
-	echo
-	echo "!!! ${#warnings[@]} WARNING(S): the figures above are not trustworthy"
-	for w in "${warnings[@]}"; do
-		echo "!!! $w"
-	done
-	exit 1
-fi
+warnings_report

@@ -34,195 +34,45 @@ run_timeout=${BENCH_RUN_TIMEOUT:-90}
 peer=${BENCH_PEER:-postfix}
 gentd=${GENTD:-$src/build/gentd}
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
+. "$here/lib.sh"
 
 case $peer in postfix|smtp-sink) ;; *) die "BENCH_PEER must be postfix or smtp-sink" ;; esac
 
 # --- tools: install only what is missing ------------------------------------
-
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then "$@"
-	elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-	else die "need root to run: $*"
-	fi
-}
-
-apt_updated=
-apt_install() {	# apt_install PACKAGE
-	command -v apt-get >/dev/null 2>&1 || die "apt-get missing; install $1"
-	say "installing $1"
-	if [ -z "$apt_updated" ]; then
-		as_root apt-get update -qq
-		apt_updated=1
-	fi
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
-}
-
-need() {	# need COMMAND PACKAGE [PATH-TO-CHECK]
-	local cmd=$1 pkg=$2 path=${3:-}
-	if command -v "$cmd" >/dev/null 2>&1 || { [ -n "$path" ] && [ -x "$path" ]; }; then
-		return 0
-	fi
-	apt_install "$pkg"
-}
 
 need curl curl
 need python3 python3
 need dnsmasq dnsmasq-base /usr/sbin/dnsmasq
 dnsmasq_bin=$(command -v dnsmasq 2>/dev/null || echo /usr/sbin/dnsmasq)
 
-# smtp-source, smtp-sink and the Postfix daemons all come with "postfix".
-# Installing it must not leave a system Postfix running on port 25: we
-# preseed "No configuration" (no /etc/postfix/main.cf, so the system
-# instance cannot start), and stop/disable it if it runs all the same.
-if ! command -v smtp-source >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-source ]; then
-	if ! dpkg -s postfix >/dev/null 2>&1 && command -v debconf-set-selections >/dev/null 2>&1; then
-		echo "postfix postfix/main_mailer_type select No configuration" |
-		    as_root debconf-set-selections
-	fi
-	apt_install postfix
-	if [ -f /etc/postfix/main.cf ] && as_root /usr/sbin/postfix status >/dev/null 2>&1; then
-		say "stopping the system Postfix that the install started"
-		as_root /usr/sbin/postfix stop >/dev/null 2>&1 || true
-	fi
-	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-		as_root systemctl disable --now postfix >/dev/null 2>&1 || true
-	fi
-fi
+# smtp-source, smtp-sink and the Postfix daemons all come with "postfix";
+# need_postfix keeps a system Postfix from running on port 25.
+need_postfix smtp-source
 smtp_source=$(command -v smtp-source 2>/dev/null || echo /usr/sbin/smtp-source)
 smtp_sink=$(command -v smtp-sink 2>/dev/null || echo /usr/sbin/smtp-sink)
 [ -x "$smtp_source" ] || die "no smtp-source (package postfix)"
 
-# --- gentd binary ---------------------------------------------------------------
-
-if [ -z "${GENTD:-}" ] && [ ! -x "$gentd" ]; then
-	say "building gentd ($src/build)"
-	[ -f "$src/build/build.ninja" ] || meson setup "$src/build" "$src" >/dev/null
-	ninja -C "$src/build" gentd >/dev/null
-fi
-[ -x "$gentd" ] || die "no gentd binary at $gentd"
+build_gentd
 
 # --- temp dir, cleanup ----------------------------------------------------------
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gentd-bench-smtp.XXXXXX")
-# dnsmasq (as nobody) and the Postfix daemons (as postfix) reach into it.
-chmod 755 "$tmp"
 gentd_pid=
-dns_pid=
 peer_pid=
 src_pid=
-
-stop_pid() {	# stop_pid PID SIGNAL: signal, wait up to 10 s, then SIGKILL
-	local pid=$1 sig=$2 _
-	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-		return 0
-	fi
-	kill "-$sig" "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
+bench_stop() {	# lib.sh's EXIT trap: these, then dnsmasq; then it removes $tmp
 	stop_pid "$src_pid" TERM
 	stop_pid "$gentd_pid" TERM
 	stop_pid "$peer_pid" TERM	# Postfix master: its children follow it
-	stop_pid "$dns_pid" TERM
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		say "kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_tmpdir gentd-bench-smtp
+# dnsmasq (as nobody) and the Postfix daemons (as postfix) reach into it.
+chmod 755 "$tmp"
 
 # --- helpers ------------------------------------------------------------------------
 
 helper() { python3 "$helper" "$@"; }
 
-port_in_use() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-taken_ports=" "
-free_port() {
-	local p _
-	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 40000))
-		case $taken_ports in *" $p "*) continue ;; esac
-		if ! port_in_use "$p"; then
-			taken_ports="$taken_ports$p "
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free loopback port found"
-}
-
-wait_http() {	# wait_http URL PID NAME LOG: up to 15 s for a 200
-	local url=$1 pid=$2 name=$3 log=$4 _
-	for _ in $(seq 150); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			cat "$log" >&2 || true
-			die "$name exited during start-up"
-		fi
-		if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$log" >&2 || true
-	die "$name did not answer $url within 15 s"
-}
-
-wait_smtp() {	# wait_smtp PORT PID: up to 15 s for a 220 greeting; 1 if none
-	local port=$1 pid=$2 line _
-	for _ in $(seq 150); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		if line=$(timeout 2 bash -c \
-		    'exec 3<>"/dev/tcp/127.0.0.1/$1" && IFS= read -r l <&3 &&
-		     printf "QUIT\r\n" >&3 && echo "$l"' _ "$port" 2>/dev/null) &&
-		    [ "${line:0:3}" = 220 ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
-api() {	# api METHOD PATH [JSON]: body on stdout; fails unless 2xx
-	local method=$1 path=$2 data=${3:-} args=()
-	args=(-sS --max-time 10 -X "$method" -H "Authorization: Bearer $session"
-	    -o "$tmp/api.out" -w '%{http_code}')
-	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' -d "$data")
-	local code
-	code=$(curl "${args[@]}" "$gbase$path") || code=000
-	case $code in
-	2??) cat "$tmp/api.out" ;;
-	*) say "$method $path answered $code: $(cat "$tmp/api.out" 2>/dev/null)"
-	   return 1 ;;
-	esac
-}
-
 clk_tck=$(getconf CLK_TCK)
-cpu_ticks() {	# utime + stime of PID, in clock ticks (all threads)
-	local stat
-	stat=$(cat "/proc/$1/stat")
-	stat=${stat##*) }	# past "pid (comm) "; fields now start at 3 (state)
-	set -- $stat
-	echo $(( ${12} + ${13} ))
-}
 
 now() { date +%s.%N; }
 
@@ -245,32 +95,9 @@ size_label() {
 		if (b % 1024 == 0) printf "%d KiB", b / 1024; else printf "%d B", b }'
 }
 
-warnings=()
-warn() { say "WARNING: $*"; warnings+=("$*"); }
-
 # --- dnsmasq ----------------------------------------------------------------------
 
-dport=$(helper freeport)
-dns_gen=0
-dns_records=()
-
-start_dns() {	# (re)start dnsmasq with dns_records plus a sentinel TXT
-	stop_pid "$dns_pid" TERM
-	dns_pid=
-	dns_gen=$((dns_gen + 1))
-	"$dnsmasq_bin" --no-daemon --conf-file=/dev/null --port="$dport" \
-	    --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
-	    --local=/test/ --log-facility="$tmp/dnsmasq.log" \
-	    --pid-file="$tmp/dnsmasq.pid" \
-	    --txt-record="_sentinel.bench.test,gen-$dns_gen" \
-	    "${dns_records[@]}" >>"$tmp/dnsmasq.out" 2>&1 &
-	dns_pid=$!
-	if ! helper dns-wait "$dport" _sentinel.bench.test "gen-$dns_gen" 10; then
-		cat "$tmp/dnsmasq.out" >&2 || true
-		die "dnsmasq on 127.0.0.1:$dport did not answer within 10 s"
-	fi
-}
-start_dns
+dns_start
 
 # --- gentd: a verified domain and an inbox ------------------------------------------
 
@@ -286,7 +113,7 @@ data_dir = $gdata
 hostname = mx.bench.test
 http_listen = 127.0.0.1:$gport
 smtp_listen = 127.0.0.1:$gsport
-dns_servers = 127.0.0.1:$dport
+dns_servers = 127.0.0.1:$dns_port
 dns_timeout = 500ms
 log_level = warn
 scrypt_log2n = 10
@@ -311,23 +138,7 @@ login=$(curl -fsS --max-time 10 -H 'Content-Type: application/json' \
 session=$(helper field session_token <<<"$login")
 [ -n "$session" ] || die "no session_token in login answer"
 
-api POST /v1/domains/ '{"domain":"bench.test"}' >"$tmp/domain.json" ||
-    die "POST /v1/domains/ failed"
-mapfile -t dns_records < <(helper dnsmasq-args <"$tmp/domain.json")
-[ "${#dns_records[@]}" -eq 5 ] ||
-    die "expected 5 DNS records, got ${#dns_records[@]}: $(cat "$tmp/domain.json")"
-start_dns
-
-status=
-for _ in $(seq 40); do
-	if api POST /v1/domains/bench.test/verify/ >"$tmp/verify.json" 2>/dev/null; then
-		status=$(helper field status <"$tmp/verify.json")
-		[ "$status" = verified ] && break
-	fi
-	sleep 0.25
-done
-[ "$status" = verified ] ||
-    die "bench.test not verified: $(cat "$tmp/verify.json" 2>/dev/null)"
+domain_verify bench.test
 api POST /v1/inboxes/ '{"address":"sink@bench.test"}' >"$tmp/inbox.json" ||
     die "POST /v1/inboxes/ failed"
 wait_smtp "$gsport" "$gentd_pid" || die "gentd SMTP on $gsport does not greet"
@@ -566,11 +377,4 @@ if [ "$peer_name" != postfix ]; then
 	echo
 	echo "NOTE: the peer is smtp-sink, not a full Postfix: it writes nothing to disk."
 fi
-if [ "${#warnings[@]}" -gt 0 ]; then
-	echo
-	echo "!!! ${#warnings[@]} WARNING(S): the figures above are not trustworthy"
-	for w in "${warnings[@]}"; do
-		echo "!!! $w"
-	done
-	exit 1
-fi
+warnings_report

@@ -16,8 +16,8 @@
 #   dnsmasq_bin                     optional, for dns_start (dnsmasq)
 #
 # What it sets: tmp (bench_tmpdir), wrk_pid (while wrk runs), nginx_pid
-# (nginx_start), dns_pid (dns_start). Every wait here is bounded and every
-# process is stopped by its pid.
+# (nginx_start), dns_pid and dns_port (dns_start), warnings (warn). Every
+# wait here is bounded and every process is stopped by its pid.
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -32,18 +32,46 @@ as_root() {
 }
 
 apt_updated=
+apt_install() {	# apt_install PACKAGE: apt-get install (after one apt-get update)
+	command -v apt-get >/dev/null 2>&1 || die "apt-get missing; install $1"
+	say "installing $1"
+	if [ -z "$apt_updated" ]; then
+		as_root apt-get update -qq
+		apt_updated=1
+	fi
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
 need() {	# need COMMAND PACKAGE [PATH-TO-CHECK]
 	local cmd=$1 pkg=$2 path=${3:-}
 	if command -v "$cmd" >/dev/null 2>&1 || { [ -n "$path" ] && [ -x "$path" ]; }; then
 		return 0
 	fi
 	command -v apt-get >/dev/null 2>&1 || die "$cmd is missing; install $pkg"
-	say "installing $pkg"
-	if [ -z "$apt_updated" ]; then
-		as_root apt-get update -qq
-		apt_updated=1
+	apt_install "$pkg"
+}
+
+# need_postfix TOOL: install package postfix unless TOOL (smtp-source,
+# smtp-sink; in PATH or /usr/sbin) is there. Installing it must not leave a
+# system Postfix running on port 25: we preseed "No configuration" (no
+# /etc/postfix/main.cf, so the system instance cannot start), and
+# stop/disable it if it runs all the same.
+need_postfix() {
+	if command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; then
+		return 0
 	fi
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+	if ! dpkg -s postfix >/dev/null 2>&1 && command -v debconf-set-selections >/dev/null 2>&1; then
+		echo "postfix postfix/main_mailer_type select No configuration" |
+		    as_root debconf-set-selections
+	fi
+	apt_install postfix
+	if [ -f /etc/postfix/main.cf ] && as_root /usr/sbin/postfix status >/dev/null 2>&1; then
+		say "stopping the system Postfix that the install started"
+		as_root /usr/sbin/postfix stop >/dev/null 2>&1 || true
+	fi
+	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+		as_root systemctl disable --now postfix >/dev/null 2>&1 || true
+	fi
 }
 
 # --- gentd binary ---------------------------------------------------------------
@@ -102,6 +130,24 @@ bench_tmpdir() {	# bench_tmpdir NAME: $tmp, and the traps that clean up
 	trap bench__cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+}
+
+# --- warnings: figures that are not trustworthy ----------------------------------------
+
+warnings=()
+warn() { say "WARNING: $*"; warnings+=("$*"); }
+
+# warnings_report: after the report, when warn was called: the "!!!" lines
+# (how many, then each warning) and exit 1
+warnings_report() {
+	local w
+	[ "${#warnings[@]}" -gt 0 ] || return 0
+	echo
+	echo "!!! ${#warnings[@]} WARNING(S): the figures above are not trustworthy"
+	for w in "${warnings[@]}"; do
+		echo "!!! $w"
+	done
+	exit 1
 }
 
 # --- ports, waits, JSON ---------------------------------------------------------------
