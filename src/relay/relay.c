@@ -94,6 +94,7 @@ start_claim(struct relay *r)
 static void
 on_tick(uv_timer_t *t)
 {
+	relay__idle_sweep(t->data, false);
 	start_claim(t->data);
 }
 
@@ -313,6 +314,7 @@ relay_stop(struct app *app)
 	/* Rows in flight stay leased: they are tried again after the lease. */
 	while (r->active)
 		relay__route_abort(r->active);
+	relay__idle_sweep(r, true);
 	uv_timer_stop(&r->timer);
 	uv_close((uv_handle_t *)&r->timer, on_closed);
 	uv_close((uv_handle_t *)&r->kick, on_closed);

@@ -21,6 +21,7 @@
 
 static void try_next_addr(struct relay_route *rt);
 static void send_next(struct relay_route *rt);
+static void reconnect(struct relay_route *rt);
 
 static void
 unlink_route(struct relay_route *rt)
@@ -118,13 +119,15 @@ on_sent(struct smtp_client *c, const struct smtp_send_result *res, void *arg)
 	if (res->n_rcpts == 1 && res->rcpts[0].reply.code >= 400)
 		rep = &res->rcpts[0].reply;
 	if (res->outcome == SMTP_SEND_DEFERRED && !smtp_client_usable(rt->client) &&
-	    rt->next_addr < rt->n_addrs) {
-		/* The connection broke: this item goes on with the next address. */
+	    (rt->reused || rt->next_addr < rt->n_addrs)) {
+		/* The connection broke: this item goes on with the next address
+		 * (all of them again when it was a kept one the server had
+		 * given up on). */
 		note_failure(rt, rep->code, rep->text ? rep->text : "connection lost");
-		smtp_client_close(&rt->client);
-		try_next_addr(rt);
+		reconnect(rt);
 		return;
 	}
+	rt->reused = false;
 	rt->items = it->next;
 	it->next = NULL;
 	relay__item_done(rt->relay, it, rep->code, rep->text, current_host(rt), res->tls);
@@ -139,6 +142,18 @@ on_sent(struct smtp_client *c, const struct smtp_send_result *res, void *arg)
 	send_next(rt);
 }
 
+/* Drop the connection and go on with the next address; a kept
+ * connection that failed before its first send starts over at the first. */
+static void
+reconnect(struct relay_route *rt)
+{
+	smtp_client_close(&rt->client);
+	if (rt->reused)
+		rt->next_addr = 0;
+	rt->reused = false;
+	try_next_addr(rt);
+}
+
 static void
 send_next(struct relay_route *rt)
 {
@@ -146,7 +161,10 @@ send_next(struct relay_route *rt)
 	const char *rcpts[1];
 
 	if (!it || rt->relay->stopping) {
-		smtp_client_close(&rt->client);
+		/* Done: the connection waits for the next route there. */
+		if (rt->client && rt->next_addr > 0)
+			relay__idle_put(rt->relay, rt->domain, rt->port,
+			    rt->addrs[rt->next_addr - 1], &rt->client);
 		finish(rt);
 		return;
 	}
@@ -154,8 +172,7 @@ send_next(struct relay_route *rt)
 	if (smtp_client_send(rt->client, it->q.mail_from, rcpts, 1, it->wire,
 	    it->wire_len, on_sent, rt) != 0) {
 		note_failure(rt, 451, "4.3.0 could not start the transaction");
-		smtp_client_close(&rt->client);
-		try_next_addr(rt);
+		reconnect(rt);
 	}
 }
 
@@ -223,6 +240,27 @@ try_next_addr(struct relay_route *rt)
 	    rt->last_error : "4.4.1 no address could be reached");
 }
 
+/* A kept connection to one of rt's addresses, if there is one. */
+static bool
+take_idle(struct relay_route *rt)
+{
+	char *addr = NULL;
+	struct smtp_client *c = relay__idle_take(rt->relay, rt->domain, rt->port, &addr);
+
+	for (size_t i = 0; c && i < rt->n_addrs; i++) {
+		if (strcmp(rt->addrs[i], addr) == 0) {
+			rt->client = c;
+			rt->next_addr = i + 1;
+			rt->reused = true;
+			free(addr);
+			return true;
+		}
+	}
+	smtp_client_close(&c);	/* the destination's addresses changed */
+	free(addr);
+	return false;
+}
+
 void
 relay__route_start(struct relay_route *rt)
 {
@@ -234,5 +272,8 @@ relay__route_start(struct relay_route *rt)
 		fail_all(rt, 451, "4.4.3 DNS lookup failed; will retry");
 		return;
 	}
-	try_next_addr(rt);
+	if (take_idle(rt))
+		send_next(rt);
+	else
+		try_next_addr(rt);
 }

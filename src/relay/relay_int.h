@@ -20,6 +20,11 @@
 #define RELAY_CLAIM_MAX 200	/* rows claimed per run (all tenants) */
 #define RELAY_ROUTES_MAX 32	/* destinations in flight */
 #define RELAY_LEASE_MS (10 * 60 * 1000)
+#define RELAY_IDLE_MS 10000	/* an unused connection stays open this long */
+#define RELAY_IDLE_MAX 32	/* connections kept open at once */
+
+struct relay_idle;
+struct smtp_client;
 
 struct relay_item {
 	char			 tenant_id[64];
@@ -48,6 +53,8 @@ struct relay_route {
 	char			*last_error;	/* why the last address failed */
 	int			 last_code;
 	struct relay_route	*next, *prev;	/* claim list, then relay->active */
+	bool			 reused;	/* client came from the idle pool
+						 * and has not sent yet */
 };
 
 struct relay {
@@ -66,6 +73,7 @@ struct relay {
 	bool			 backlog;	/* the last claim filled its batch */
 	bool			 kick_pending;	/* a kick came during a claim */
 	int			 closed;	/* handles closed (2 = all) */
+	struct relay_idle	*idle;		/* open connections between routes */
 };
 
 /* relay_claim.c: the threadpool half of a claim run. */
@@ -78,6 +86,16 @@ void relay__route_abort(struct relay_route *rt);
 /* Free a route and its items (unlinks it from relay->active). */
 void relay__route_free(struct relay_route **rt);
 void relay__item_free(struct relay_item **it);
+/* relay_idle.c: connections kept open between routes. put takes *c
+ * (closing it when it cannot be kept); take returns a usable connection
+ * to domain:port and the address it is connected to (caller frees), or
+ * NULL; sweep drops the idle-too-long and the broken (all: every one). */
+void relay__idle_put(struct relay *r, const char *domain, int port,
+    const char *addr, struct smtp_client **c);
+struct smtp_client *relay__idle_take(struct relay *r, const char *domain,
+    int port, char **addr_r);
+void relay__idle_sweep(struct relay *r, bool all);
+
 /* relay.c: a route ended (room for another claim). */
 void relay__route_finished(struct relay *r);
 

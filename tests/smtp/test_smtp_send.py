@@ -39,6 +39,8 @@ class Sink:
         self.received = []          # (mail_from, [rcpts], bytes)
         self.replies = {}
         self.rcpt_seen = {}
+        self.sessions = []          # one per connection that sent RCPT
+        self.session_of = {}        # rcpt -> index in sessions
         self.controller = None
 
     async def handle_RCPT(self, server, session, envelope, address, options):
@@ -46,6 +48,10 @@ class Sink:
             n = self.rcpt_seen.get(address.lower(), 0)
             self.rcpt_seen[address.lower()] = n + 1
             plan = self.replies.get(address.lower())
+            if not any(x is session for x in self.sessions):
+                self.sessions.append(session)
+            self.session_of[address.lower()] = next(
+                i for i, x in enumerate(self.sessions) if x is session)
             answer = plan[min(n, len(plan) - 1)] if plan else None
         if answer:
             return answer
@@ -301,6 +307,29 @@ class SendTest(SmtpTestCase):
         self.wait_status(r["id"], to, "sent", timeout=20)
         self.assertEqual(self.delivery(r["id"])[to]["attempts"], 2)
         self.assertEqual(len(self.sink.to(to)), 1)
+
+    def test_connection_kept_for_the_next_send(self):
+        """A second send soon after the first goes over the same connection;
+        after the peer restarts (the kept connection is dead) the next one
+        still goes out at its first attempt, on a new connection."""
+        first, second, third = self.rcpt("keep1"), self.rcpt("keep2"), self.rcpt("keep3")
+        r1 = self.send({"to": [first], "subject": "one", "text_body": "x"})
+        self.wait_status(r1["id"], first, "sent")
+        r2 = self.send({"to": [second], "subject": "two", "text_body": "x"})
+        self.wait_status(r2["id"], second, "sent")
+        with self.sink.lock:
+            same = self.sink.session_of[first] == self.sink.session_of[second]
+        self.assertTrue(same, "the second send opened a new connection")
+        self.sink.stop()
+        self.sink.start()
+        r3 = self.send({"to": [third], "subject": "three", "text_body": "x"})
+        self.wait_status(r3["id"], third, "sent")
+        self.assertEqual(self.delivery(r3["id"])[third]["attempts"], 1)
+        with self.sink.lock:
+            self.assertNotEqual(self.sink.session_of[third],
+                                self.sink.session_of[first])
+        self.assertEqual([len(self.sink.to(x)) for x in (first, second, third)],
+                         [1, 1, 1])
 
     def test_peer_down_then_up(self):
         to = self.rcpt("down")
