@@ -89,6 +89,10 @@ write_fn(sqlite3 *conn, void *arg, const char *sql, bool need_change)
 
 	if (!st)
 		return STORE_ERR_SQL;
+	if (j->r && store__webhook_cursor_catch_up(conn) != STORE_OK) {
+		store_finish(st);
+		return STORE_ERR_SQL;
+	}
 	if (j->r)
 		bind_alert(st, j->r);
 	else

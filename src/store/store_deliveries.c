@@ -71,12 +71,34 @@ delivery_rows_free(struct delivery_row *rows, int n)
 
 /* --- fan-out --- */
 
+/* Is anything subscribed? Without a subscription the dispatcher writes
+ * nothing (the cursor stays where it is) and the first subscription
+ * moves the cursor to the end of the log as it is made. */
+#define SUBSCRIBED_SQL "(EXISTS (SELECT 1 FROM alert_rules WHERE enabled = 1) OR " \
+	"EXISTS (SELECT 1 FROM inbox_settings WHERE json_extract(settings, " \
+	"'$.webhook.url') IS NOT NULL))"
+
+int
+store__webhook_cursor_catch_up(sqlite3 *conn)
+{
+	sqlite3_stmt *st = store_prepare(conn, "UPDATE webhook_cursor SET seq = "
+	    "(SELECT coalesce(max(seq), 0) FROM events) WHERE id = 1 AND NOT "
+	    SUBSCRIBED_SQL);
+	int rc = STORE_ERR_SQL;
+
+	if (st)
+		rc = store_step_done(st);
+	store_finish(st);
+	return rc;
+}
+
 struct subscription {
 	struct alert_subscription	 match;
 	char				*alert_id;	/* NULL: inbox webhook */
 	char				*inbox_id, *url, *label_id, *contact_id;
 	int64_t				 attempts;
 	char				 backoff[16];
+	int64_t				 since;	/* events before it are not its */
 };
 
 static void
@@ -127,8 +149,8 @@ static int
 load_alert_rules(sqlite3 *conn, struct subscription **subs, int *n)
 {
 	sqlite3_stmt *st = store_prepare(conn, "SELECT id, inbox_id, events, url, "
-	    "filter, threshold, attempts, backoff FROM alert_rules WHERE enabled = 1 "
-	    "ORDER BY created_at, id");
+	    "filter, threshold, attempts, backoff, created_at FROM alert_rules WHERE "
+	    "enabled = 1 ORDER BY created_at, id");
 
 	if (!st)
 		return STORE_ERR_SQL;
@@ -143,6 +165,7 @@ load_alert_rules(sqlite3 *conn, struct subscription **subs, int *n)
 			s->match.threshold = sqlite3_column_int64(st, 5);
 		s->attempts = sqlite3_column_int64(st, 6);
 		store__copy_col(st, 7, s->backoff, sizeof(s->backoff));
+		s->since = sqlite3_column_int64(st, 8);
 		subscription_finish(s, (const char *)sqlite3_column_text(st, 4));
 	}
 	store_finish(st);
@@ -239,7 +262,8 @@ fan_out_event(sqlite3 *conn, const struct event_row *e, struct subscription *sub
 
 	for (int i = 0; i < n_subs && rc == STORE_OK; i++) {
 		struct subscription *s = &subs[i];
-		if (!alert_matches(&s->match, e, payload, message_has_label, conn))
+		if (e->created_at < s->since ||
+		    !alert_matches(&s->match, e, payload, message_has_label, conn))
 			continue;
 		struct delivery_row r = { .alert_id = s->alert_id, .url = s->url,
 		    .body = body, .round_attempts = s->attempts };
@@ -322,8 +346,9 @@ bool
 store_deliveries_have_work(struct store_db *db, int64_t now)
 {
 	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, "SELECT coalesce((SELECT max(seq) "
-	    "FROM events), 0) > (SELECT seq FROM webhook_cursor WHERE id = 1) OR "
+	sqlite3_stmt *st = store_prepare(conn, "SELECT (coalesce((SELECT max(seq) "
+	    "FROM events), 0) > (SELECT seq FROM webhook_cursor WHERE id = 1) AND "
+	    SUBSCRIBED_SQL ") OR "
 	    "EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND "
 	    "next_attempt_at <= ?1) OR EXISTS (SELECT 1 FROM webhook_deliveries WHERE "
 	    "status = 'delivering' AND lease_until < ?1)");

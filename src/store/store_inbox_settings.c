@@ -68,7 +68,10 @@ settings_update_fn(sqlite3 *conn, void *arg)
 	struct update_job *j = arg;
 	json_t *doc = current_settings(conn, j->inbox_id);
 	sqlite3_stmt *st;
-	int rc = j->mutate((struct json_t *)doc, j->arg);
+	int rc = store__webhook_cursor_catch_up(conn);
+
+	if (rc == STORE_OK)
+		rc = j->mutate((struct json_t *)doc, j->arg);
 
 	if (rc == STORE_OK) {
 		j->result = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);

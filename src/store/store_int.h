@@ -126,6 +126,9 @@ struct delivery_row;
 	"body, status, round_attempts, backoff, attempts, attempt_limit, " \
 	"next_attempt_at, last_code, last_error, created_at, updated_at"
 void store__delivery_read(sqlite3_stmt *st, struct delivery_row *r);
+/* Before a subscription is made or enabled: when none exists, move the
+ * webhook cursor to the end of the log (older events are not news to it). */
+int store__webhook_cursor_catch_up(sqlite3 *conn);
 /* Insert r due now (its id made unless set); fills created_at. */
 int store__delivery_insert(sqlite3 *conn, struct delivery_row *r);
 

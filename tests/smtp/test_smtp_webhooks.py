@@ -465,10 +465,28 @@ class WebhookDeliveryTest(WebhookCase):
             self.assertEqual(e["payload"]["limit_bytes"], 10737)
 
 
-class WebhookRetentionTest(WebhookCase):
-    """Finished deliveries go with the audit log's retention."""
+class WebhookFreshServerTest(WebhookCase):
+    """A gentd with no subscription at first; finished deliveries go with
+    the audit log's retention."""
     smtp_conf = {"webhook_allow_private": "true", "audit_retention": "3s",
                  "expiry_interval": "1s"}
+
+    def test_a_new_rule_gets_only_later_events(self):
+        """With nothing subscribed the dispatcher writes nothing; the first
+        rule starts at the end of the log, so earlier mail is not sent."""
+        rx = Receiver()
+        self.addCleanup(rx.close)
+        early = self.mail()
+        time.sleep(1.0)             # two dispatcher ticks with nothing to do
+        rule = self.rule(rx.url("/fresh"))
+        late = self.mail()
+        got = rx.wait("/fresh", 1)
+        time.sleep(1.0)
+        self.assertEqual([r["json"]["message_id"] for r in rx.at("/fresh")],
+                         [late["id"]])
+        self.assertNotEqual(early["id"], late["id"])
+        self.api("POST", "/v1/alerts/%s/disable/" % rule["id"], None, 200)
+        self.assertEqual(len(got), 1)
 
     def test_finished_deliveries_are_pruned(self):
         rx = Receiver()
