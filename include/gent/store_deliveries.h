@@ -102,6 +102,10 @@ int store_deliveries_create(struct store_db *db, struct delivery_row *r,
  *  cutoff; pending ones stay whatever their age. */
 int store_deliveries_prune(struct store_db *db, int64_t cutoff, int *removed_r);
 
+/** Remove events older than cutoff that webhooks are done with (the feed
+ *  and the activity view then start later). */
+int store_events_prune(struct store_db *db, int64_t cutoff, int *removed_r);
+
 void delivery_row_free(struct delivery_row *r);
 void delivery_rows_free(struct delivery_row *rows, int n);
 void delivery_attempt_rows_free(struct delivery_attempt_row *rows, int n);

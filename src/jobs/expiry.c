@@ -47,18 +47,25 @@ prune_audit(struct app *app, struct store_db *db, const char *name)
 		    "removed", name, removed);
 }
 
-/* The webhook delivery log is kept as long as the audit log. */
+/* The webhook delivery log and the event log are kept as long as the
+ * audit log. */
 static void
 prune_deliveries(struct app *app, struct store_db *db, const char *name)
 {
 	int removed = 0;
 
-	if (store_deliveries_prune(db, time_now_ms() - (int64_t)app->conf->audit_retention,
-	    &removed) != STORE_OK)
+	int64_t cutoff = time_now_ms() - (int64_t)app->conf->audit_retention;
+
+	if (store_deliveries_prune(db, cutoff, &removed) != STORE_OK)
 		log_error("expiry", NULL, "pruning the webhook deliveries of %s failed", name);
 	else if (removed)
 		log_info("expiry", NULL, "%s: %d webhook deliveries past audit_retention "
 		    "removed", name, removed);
+	if (store_events_prune(db, cutoff, &removed) != STORE_OK)
+		log_error("expiry", NULL, "pruning the event log of %s failed", name);
+	else if (removed)
+		log_info("expiry", NULL, "%s: %d events past audit_retention removed",
+		    name, removed);
 }
 
 static void

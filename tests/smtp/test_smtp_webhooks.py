@@ -503,6 +503,15 @@ class WebhookFreshServerTest(WebhookCase):
             self.assertEqual(st, 200)
             time.sleep(0.2)
         self.assertEqual(st, 404)
+        # The event log goes with it (the rule is done with the event).
+        end = time.monotonic() + WAIT
+        while time.monotonic() < end:
+            ids = [e["id"] for e in self.api("GET", "/v1/events/?limit=200&inbox_id="
+                                             + self.env.inboxes["bot"], None, 200)["data"]]
+            if d["event_id"] not in ids:
+                break
+            time.sleep(0.2)
+        self.assertNotIn(d["event_id"], ids)
 
 
 class WebhookSsrfTest(WebhookCase):
