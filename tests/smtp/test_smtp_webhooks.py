@@ -44,6 +44,7 @@ class Receiver:
 
     def __init__(self, port=0):
         self.requests, self.fail, self.secrets, self.old_secrets = [], {}, {}, {}
+        self.hold = {}          # path -> seconds to wait before answering
         self.lock = threading.Lock()
         outer = self
 
@@ -62,6 +63,9 @@ class Receiver:
                     if left:
                         outer.fail[path] = left - 1
                     rec["answered"] = code = 500 if left else 200
+                    hold = outer.hold.get(path, 0)
+                if hold:
+                    time.sleep(hold)
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -359,6 +363,21 @@ class WebhookDeliveryTest(WebhookCase):
         self.assertNotIn(d["id"], [x["id"] for x in theirs["data"]])
         self.api("GET", "/v1/webhook-deliveries/?status=lost", status=400)
         self.api("GET", "/v1/webhook-deliveries/?bogus=1", status=400)
+
+    def test_killed_mid_delivery_is_delivered_after_restart(self):
+        """gentd dies with a post in flight (the receiver holds its answer):
+        after the restart the delivery is made again, with the same id."""
+        self.rx.hold["/inflight"] = 3.0
+        rule = self.rule(self.rx.url("/inflight"), attempts=3, backoff="immediate")
+        self.mail()
+        first = self.rx.wait("/inflight", 1)[0]
+        self.srv.kill()
+        self.rx.hold["/inflight"] = 0
+        self.srv.start()
+        again = self.rx.wait("/inflight", 2)[1]
+        self.assertEqual(again["headers"]["webhook-id"], first["headers"]["webhook-id"])
+        d = self.wait_status(rule["id"], "delivered")[0]
+        self.assertEqual(d["id"], first["headers"]["webhook-id"])
 
     def test_delivery_survives_kill_9(self):
         """A delivery owed when gentd dies is made after the restart."""
