@@ -3,6 +3,7 @@
  * the HTTP front end on the libuv loop, drain on SIGTERM/SIGINT.
  */
 #include <signal.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +150,9 @@ serve(const struct conf *conf)
 		return 1;
 	}
 	if (store_secret(store_control(d.app.store), "unsubscribe_hmac",
-	    d.app.unsubscribe_key, sizeof(d.app.unsubscribe_key)) != STORE_OK) {
+	    d.app.unsubscribe_key, sizeof(d.app.unsubscribe_key)) != STORE_OK ||
+	    store_secret(store_control(d.app.store), "webhook_seal",
+	    d.app.seal_key, sizeof(d.app.seal_key)) != STORE_OK) {
 		log_error("main", NULL, "cannot read or create the server keys");
 		goto out;
 	}
@@ -215,6 +218,8 @@ out:
 	webhook_dispatch_free(&d.app);
 	dns_resolver_free(&d.app.dns);
 	free(d.app.public_url);
+	OPENSSL_cleanse(d.app.seal_key, sizeof(d.app.seal_key));
+	OPENSSL_cleanse(d.app.unsubscribe_key, sizeof(d.app.unsubscribe_key));
 	gent_dkim_shutdown();
 	store_close(&d.app.store);
 	if (uv_loop_close(d.loop) != 0)

@@ -16,6 +16,7 @@ struct app {
 	struct store		*store;
 	struct dns_resolver	*dns;	/* dns_lookup_sync() from handlers */
 	unsigned char		 unsubscribe_key[32];	/* HMAC key of unsubscribe links */
+	unsigned char		 seal_key[32];	/* seals stored webhook secrets (seal.h) */
 	char			*public_url;	/* base of links in mail we write */
 	struct relay		*relay;	/* outbound delivery; NULL until started */
 	struct webhook_dispatch	*webhooks;	/* webhook delivery; NULL until started */

@@ -17,6 +17,7 @@
 #include "gent/ids.h"
 #include "gent/store_alerts.h"
 #include "gent/timefmt.h"
+#include "gent/seal.h"
 #include "gent/webhook_url.h"
 
 #define ALERTS_PER_INBOX_MAX 100
@@ -192,14 +193,19 @@ take_secret(struct api_ctx *ctx, struct alert_row *r)
 
 	if (!api_body_has(ctx, "secret"))
 		return 0;
-	if (s && (strlen(s) < 16 || strlen(s) > SECRET_MAX)) {
+	if (s && (strlen(s) < 16 || strlen(s) > SECRET_MAX || seal_is_sealed(s))) {
 		api_error_field(ctx, "secret", "'secret' is 16 to %d characters", SECRET_MAX);
 		return -1;
 	}
 	if (r->secret)
 		memset(r->secret, 0, strlen(r->secret));
 	free(r->secret);
-	r->secret = s && *s ? xstrdup(s) : NULL;
+	/* Stored sealed: HMAC needs the secret, so no digest will do. */
+	r->secret = s && *s ? seal_text(ctx->app->seal_key, SEAL_PURPOSE_WEBHOOK, s) : NULL;
+	if (s && *s && !r->secret) {
+		api_error_internal(ctx);
+		return -1;
+	}
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "gent/store_inbox_settings.h"
 #include "gent/store_tokens.h"
 #include "gent/tenant_settings.h"
+#include "gent/seal.h"
 #include "gent/webhook_url.h"
 
 #define SIGNATURE_MAX (64 * 1024)
@@ -142,13 +143,24 @@ webhook_validate(struct api_ctx *ctx, json_t *in, const char *field)
 	json_object_set_new(out, "events", events && json_array_size(events) ?
 	    json_incref(events) : json_pack("[s]", "message.received"));
 	if (secret && (!json_is_string(secret) ||
-	    json_string_length(secret) > WEBHOOK_SECRET_MAX)) {
+	    json_string_length(secret) > WEBHOOK_SECRET_MAX ||
+	    seal_is_sealed(json_string_value(secret)))) {
 		api_error_field(ctx, field, "webhook 'secret' must be a string of at "
 		    "most 256 characters");
 		goto bad;
 	}
-	if (secret)
-		json_object_set(out, "secret", secret);
+	if (secret && json_string_length(secret) > 0) {	/* stored sealed */
+		char *sealed = seal_text(ctx->app->seal_key, SEAL_PURPOSE_WEBHOOK,
+		    json_string_value(secret));
+		if (!sealed) {
+			api_error_internal(ctx);
+			goto bad;
+		}
+		json_object_set_new(out, "secret", json_string(sealed));
+		free(sealed);
+	} else if (secret) {
+		json_object_set(out, "secret", secret);	/* "": clear it */
+	}
 	return out;
 bad:
 	json_decref(out);

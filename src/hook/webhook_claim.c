@@ -14,6 +14,7 @@
 
 #include "gent/dns.h"
 #include "gent/log.h"
+#include "gent/seal.h"
 #include "gent/store_accounts.h"
 #include "gent/timefmt.h"
 #include "gent/util.h"
@@ -130,6 +131,38 @@ prepare_headers(struct webhook_item *it)
 	it->headers[it->n_headers++] = it->sig.lines[1];
 }
 
+/* The subscription's secrets as stored (sealed) become usable here, on
+ * the threadpool, and only for the time of the claim and post. */
+/* The subscription's secrets as stored (sealed) become usable here, on
+ * the threadpool, for the time of the claim and post. False when one
+ * does not open (another server's key, a changed byte). */
+static bool
+unseal_secret(struct app *app, char **secret)
+{
+	char *plain;
+
+	if (!*secret)
+		return true;
+	plain = unseal_text(app->seal_key, SEAL_PURPOSE_WEBHOOK, *secret);
+	OPENSSL_cleanse(*secret, strlen(*secret));
+	free(*secret);
+	*secret = plain;
+	return plain != NULL;
+}
+
+/* A delivery whose secret does not open is not sent (unsigned it would
+ * pass for a delivery from a rule without a secret). */
+static void
+unseal_secrets(struct app *app, struct webhook_item *it)
+{
+	bool current = unseal_secret(app, &it->d.secret);
+
+	unseal_secret(app, &it->d.previous_secret);
+	if (!current)
+		snprintf(it->refused, sizeof(it->refused), "the stored secret does "
+		    "not open with this server's key (webhook_seal in control.db)");
+}
+
 static void
 fan_out_tenant(struct store_db *db, const char *tenant_id)
 {
@@ -172,6 +205,7 @@ claim_tenant(struct webhook_dispatch *w, const char *tenant_id, int budget)
 		it->w = w;
 		snprintf(it->tenant_id, sizeof(it->tenant_id), "%s", tenant_id);
 		it->d = rows[i];	/* takes the strings */
+		unseal_secrets(w->app, it);
 		it->resolve = resolve_entry(w->app, it->d.url);
 		prepare_headers(it);
 		it->next = w->claimed;

@@ -116,6 +116,14 @@ post_item(struct webhook_dispatch *w, struct webhook_item *it)
 	    .n_headers = it->n_headers, .resolve = it->resolve };
 
 	w->in_flight++;
+	if (it->refused[0]) {
+		struct webhook_result r = { .status = WEBHOOK_REFUSED };
+		snprintf(r.error, sizeof(r.error), "%s", it->refused);
+		it->result = r;
+		it->record.data = it;
+		uv_queue_work(w->loop, &it->record, record_run, record_done);
+		return;
+	}
 	if (webhook_http_post(w->http, &req, on_posted, it) != 0) {
 		struct webhook_result r = { .status = WEBHOOK_NETWORK_ERROR };
 		snprintf(r.error, sizeof(r.error), "the webhook engine refused the "

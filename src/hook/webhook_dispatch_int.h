@@ -30,6 +30,7 @@ struct webhook_item {
 	struct webhook_signature sig;
 	char			 event_line[96], id_line[96];
 	struct webhook_result	 result;	/* set by the post's callback */
+	char			 refused[160];	/* not to be posted: why */
 	uv_work_t		 record;
 	struct webhook_item	*next;
 };

@@ -227,6 +227,35 @@ class WebhookDeliveryTest(WebhookCase):
         third = self.rx.wait("/rotate", 3)[2]
         self.assertTrue(third["v1_ok"] and third["v1_old_ok"], third["headers"])
 
+    def test_secrets_are_stored_sealed(self):
+        """Alert and inbox webhook secrets sign deliveries but are not in
+        any data file (nor the log) as given: only sealed."""
+        alert_secret = "alert-plain-" + secrets.token_hex(12)
+        inbox_secret = "inbox-plain-" + secrets.token_hex(12)
+        self.rx.secrets["/sealed"] = alert_secret
+        rule = self.rule(self.rx.url("/sealed"), secret=alert_secret)
+        inbox = self.env.inboxes["bot2"]
+        self.rx.secrets["/sealed-inbox"] = inbox_secret
+        self.api("PUT", "/v1/inboxes/%s/webhook/" % inbox,
+                 {"url": self.rx.url("/sealed-inbox"), "secret": inbox_secret}, 200)
+        self.addCleanup(self.api, "DELETE", "/v1/inboxes/%s/webhook/" % inbox)
+        self.mail()
+        self.mail("bot2")
+        got = self.rx.wait("/sealed", 1)[0]
+        self.assertTrue(got["gent_ok"] and got["v1_ok"])
+        got = self.rx.wait("/sealed-inbox", 1)[0]
+        self.assertTrue(got["gent_ok"] and got["v1_ok"])
+        self.wait_status(rule["id"], "delivered")
+        for plain in (alert_secret, inbox_secret):
+            self.assertEqual(self.srv.data_files_contain(plain), [])
+            self.assertNotIn(plain, self.srv.log_text())
+        self.assertNotEqual(self.srv.data_files_contain("sealed1:"), [])
+        # A secret that looks sealed is refused rather than stored as is.
+        st, _, err = self.srv.request("PATCH", "/v1/alerts/%s/" % rule["id"],
+                                      {"secret": "sealed1:" + "00" * 40},
+                                      token=self.env.acct.session)
+        self.assertEqual(st, 400, err)
+
     def test_each_backoff_mode(self):
         rules = {}
         for mode in ("immediate", "fixed", "exponential"):
