@@ -557,37 +557,12 @@ store_deliveries_record(struct store_db *db, const struct delivery_outcome *o)
 
 /* --- retention of the log --- */
 
-struct events_prune_job {
-	int64_t	 cutoff;
-	int	 removed;
-};
-
-static int
-events_prune_fn(sqlite3 *conn, void *arg)
-{
-	struct events_prune_job *j = arg;
-	/* Only events the dispatcher is done with (or that no one subscribes
-	 * to: the first subscription starts at the end of the log anyway). */
-	sqlite3_stmt *st = store_prepare(conn, "DELETE FROM events WHERE created_at "
-	    "< ?1 AND (seq <= (SELECT seq FROM webhook_cursor WHERE id = 1) OR NOT "
-	    SUBSCRIBED_SQL ")");
-	int rc = STORE_ERR_SQL;
-
-	if (st) {
-		sqlite3_bind_int64(st, 1, j->cutoff);
-		rc = store_step_done(st);
-		j->removed = sqlite3_changes(conn);
-	}
-	store_finish(st);
-	return rc;
-}
-
 int
 store_events_prune(struct store_db *db, int64_t cutoff, int *removed_r)
 {
-	struct events_prune_job j = { cutoff, 0 };
-	int rc = store_db_write(db, events_prune_fn, &j);
-
-	*removed_r = rc == STORE_OK ? j.removed : 0;
-	return rc;
+	/* Only events the dispatcher is done with (or that no one subscribes
+	 * to: the first subscription starts at the end of the log anyway). */
+	return store__exec_int(db, "DELETE FROM events WHERE created_at < ?1 AND "
+	    "(seq <= (SELECT seq FROM webhook_cursor WHERE id = 1) OR NOT "
+	    SUBSCRIBED_SQL ")", cutoff, removed_r);
 }

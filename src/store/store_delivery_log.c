@@ -222,34 +222,9 @@ store_deliveries_create(struct store_db *db, struct delivery_row *r,
 
 /* --- retention --- */
 
-struct prune_job {
-	int64_t	 cutoff;
-	int	 removed;
-};
-
-static int
-prune_fn(sqlite3 *conn, void *arg)
-{
-	struct prune_job *j = arg;
-	sqlite3_stmt *st = store_prepare(conn, "DELETE FROM webhook_deliveries WHERE "
-	    "status IN ('delivered', 'undelivered') AND updated_at < ?");
-	int rc = STORE_ERR_SQL;
-
-	if (st) {
-		sqlite3_bind_int64(st, 1, j->cutoff);
-		rc = store_step_done(st);
-		j->removed = sqlite3_changes(conn);
-	}
-	store_finish(st);
-	return rc;
-}
-
 int
 store_deliveries_prune(struct store_db *db, int64_t cutoff, int *removed_r)
 {
-	struct prune_job j = { cutoff, 0 };
-	int rc = store_db_write(db, prune_fn, &j);
-
-	*removed_r = rc == STORE_OK ? j.removed : 0;
-	return rc;
+	return store__exec_int(db, "DELETE FROM webhook_deliveries WHERE status IN "
+	    "('delivered', 'undelivered') AND updated_at < ?1", cutoff, removed_r);
 }

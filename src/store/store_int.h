@@ -132,6 +132,10 @@ int store__webhook_cursor_catch_up(sqlite3 *conn);
 /* Insert r due now (its id made unless set); fills created_at. */
 int store__delivery_insert(sqlite3 *conn, struct delivery_row *r);
 
+/* One statement with one integer bind (?1) in its own transaction; the
+ * rows it changed in *changes_r (store_stmt.c). */
+int store__exec_int(struct store_db *db, const char *sql, int64_t value,
+    int *changes_r);
 /* Fills one row (a struct of the caller's type) from st's columns. */
 typedef void (*store_read_fn)(sqlite3_stmt *st, void *row);
 /* Every row of a SELECT with one text bind (?1), into an array of

@@ -165,3 +165,36 @@ store__select_one(struct store_db *db, const char *sql, const char *bind,
 	store_db_release(db, &conn);
 	return rc;
 }
+
+struct exec_job {
+	const char	*sql;
+	int64_t		 value;
+	int		 changes;
+};
+
+static int
+exec_int_fn(sqlite3 *conn, void *arg)
+{
+	struct exec_job *j = arg;
+	sqlite3_stmt *st = store_prepare(conn, j->sql);
+	int rc = STORE_ERR_SQL;
+
+	if (st) {
+		sqlite3_bind_int64(st, 1, j->value);
+		rc = store_step_done(st);
+		j->changes = sqlite3_changes(conn);
+	}
+	store_finish(st);
+	return rc;
+}
+
+int
+store__exec_int(struct store_db *db, const char *sql, int64_t value, int *changes_r)
+{
+	struct exec_job j = { sql, value, 0 };
+	int rc = store_db_write(db, exec_int_fn, &j);
+
+	if (changes_r)
+		*changes_r = rc == STORE_OK ? j.changes : 0;
+	return rc;
+}

@@ -83,22 +83,9 @@ store_uploads_get(struct store_db *db, const char *id, const char *inbox_id,
 	return rc;
 }
 
-static int
-prune_fn(sqlite3 *conn, void *arg)
-{
-	sqlite3_stmt *st = store_prepare(conn, "DELETE FROM uploads WHERE expires_at <= ?");
-	int rc;
-
-	if (!st)
-		return STORE_ERR_SQL;
-	sqlite3_bind_int64(st, 1, *(int64_t *)arg);
-	rc = store_step_done(st);
-	store_finish(st);
-	return rc;
-}
-
 int
 store_uploads_prune(struct store_db *db, int64_t now)
 {
-	return store_db_write(db, prune_fn, &now);
+	return store__exec_int(db, "DELETE FROM uploads WHERE expires_at <= ?1", now,
+	    NULL);
 }
