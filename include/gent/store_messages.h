@@ -91,7 +91,8 @@ void attachment_rows_free(struct attachment_row *rows, int n);
 int store_messages_insert(struct store_db *db, struct message_row *rows,
     size_t n, const struct store_audit *audits);
 /**
- * A page of an inbox's messages (no raw): newest first with a keyset
+ * A page of an inbox's messages (no raw, no bodies: text_body and
+ * html_body are NULL; store_messages_get() has them): newest first with a keyset
  * cursor (cursor_ms, cursor_id), or with filter->by_relevance best match
  * first, cursor_ms being the offset.
  */

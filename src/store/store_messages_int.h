@@ -22,12 +22,13 @@
 	"ORDER BY ml.applied_at, l.id))"
 #define READ_COLUMNS_N 26	/* MESSAGE_COLUMNS + READ_COLUMNS */
 
-/* The same columns, qualified for queries that join the search index. */
-#define MESSAGE_COLUMNS_M "m.id, m.inbox_id, m.direction, m.message_id_hdr, " \
+/* What a list reads (the table named "m", as the search joins it): the
+ * same columns without the bodies (NULL), which no list shows and which
+ * are most of a row's bytes. */
+#define MESSAGE_LIST_COLUMNS_M "m.id, m.inbox_id, m.direction, m.message_id_hdr, " \
 	"m.subject, m.from_addr, m.to_addrs, m.date_hdr, m.mail_from, m.rcpt_to, " \
 	"m.client_ip, m.helo, m.tls, m.size, m.received_at, m.smtp_session, " \
-	"m.thread_id, m.trace, m.text_body, m.html_body, m.n_attachments, " \
-	"m.malformed"
+	"m.thread_id, m.trace, NULL, NULL, m.n_attachments, m.malformed"
 
 /* Fills m from columns 0..READ_COLUMNS_N-1 of st. */
 void store__message_read_row(sqlite3_stmt *st, struct message_row *m);

@@ -85,7 +85,7 @@ scan_sql(const struct message_filter *f, bool keyset)
 {
 	struct buf b = { 0 };
 
-	buf_printf(&b, "SELECT " MESSAGE_COLUMNS_M ", " READ_COLUMNS ", NULL, 0 "
+	buf_printf(&b, "SELECT " MESSAGE_LIST_COLUMNS_M ", " READ_COLUMNS ", NULL, 0 "
 	    "FROM messages m WHERE m.inbox_id = ?%d", P_INBOX);
 	filter_clauses(&b, f, keyset);
 	buf_printf(&b, " ORDER BY m.received_at DESC, m.id DESC LIMIT ?%d", P_LIMIT);
@@ -112,7 +112,7 @@ search_sql(const struct message_filter *f, enum list_plan plan, bool keyset)
 	else
 		buf_printf(&b, " ORDER BY m.received_at DESC, m.id DESC LIMIT ?%d)",
 		    P_LIMIT);
-	buf_printf(&b, " SELECT " MESSAGE_COLUMNS_M ", " READ_COLUMNS ", "
+	buf_printf(&b, " SELECT " MESSAGE_LIST_COLUMNS_M ", " READ_COLUMNS ", "
 	    SNIPPET_SQL ", page.rank FROM page CROSS JOIN messages m ON m.id = "
 	    "page.id CROSS JOIN messages_fts ON messages_fts.rowid = page.fts_rowid "
 	    "WHERE messages_fts MATCH ?%d ORDER BY %spage.received_at DESC, "
