@@ -53,15 +53,23 @@ alert_rows_free(struct alert_row *rows, int n)
 	free(rows);
 }
 
-struct alert_job {
-	const struct alert_row		*r;
-	const char			*id;
-	const struct store_audit	*audit;
-};
+#define ALERT_INSERT_SQL "INSERT INTO alert_rules (" ALERT_COLUMNS ") VALUES " \
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+/* A changed secret keeps the old one beside it for a while, so the
+ * receiver can switch over (both sign; DELIVERY_SECRET_GRACE_MS). */
+#define ALERT_UPDATE_SQL "UPDATE alert_rules SET events = ?3, url = ?4, " \
+	"previous_secret = CASE WHEN secret IS NOT ?5 THEN secret ELSE " \
+	"previous_secret END, secret_rotated_at = CASE WHEN secret IS NOT ?5 " \
+	"THEN ?13 ELSE secret_rotated_at END, secret = ?5, filter = ?6, " \
+	"threshold = ?7, offset_json = ?8, attempts = ?9, backoff = ?10, " \
+	"enabled = ?11, updated_at = ?13 WHERE id = ?1 AND inbox_id = ?2 AND " \
+	"created_at = ?12"
 
 static void
-bind_alert(sqlite3_stmt *st, const struct alert_row *r)
+bind_alert(sqlite3_stmt *st, const void *row)
 {
+	const struct alert_row *r = row;
+
 	store_bind_text(st, 1, r->id);
 	store_bind_text(st, 2, r->inbox_id);
 	store_bind_text(st, 3, r->events);
@@ -80,82 +88,35 @@ bind_alert(sqlite3_stmt *st, const struct alert_row *r)
 	sqlite3_bind_int64(st, 13, r->updated_at);
 }
 
-static int
-write_fn(sqlite3 *conn, void *arg, const char *sql, bool need_change)
-{
-	struct alert_job *j = arg;
-	sqlite3_stmt *st = store_prepare(conn, sql);
-	int rc;
-
-	if (!st)
-		return STORE_ERR_SQL;
-	if (j->r && store__webhook_cursor_catch_up(conn) != STORE_OK) {
-		store_finish(st);
-		return STORE_ERR_SQL;
-	}
-	if (j->r)
-		bind_alert(st, j->r);
-	else
-		store_bind_text(st, 1, j->id);
-	rc = store_step_done(st);
-	if (rc == STORE_OK && need_change && sqlite3_changes(conn) == 0)
-		rc = STORE_ERR_NOT_FOUND;
-	store_finish(st);
-	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
-}
-
-static int
-create_fn(sqlite3 *conn, void *arg)
-{
-	return write_fn(conn, arg, "INSERT INTO alert_rules (" ALERT_COLUMNS ") VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", false);
-}
-
-static int
-update_fn(sqlite3 *conn, void *arg)
-{
-	/* A changed secret keeps the old one beside it for a while, so the
-	 * receiver can switch over (both sign; alert_secret_grace). */
-	return write_fn(conn, arg, "UPDATE alert_rules SET events = ?3, url = ?4, "
-	    "previous_secret = CASE WHEN secret IS NOT ?5 THEN secret ELSE "
-	    "previous_secret END, secret_rotated_at = CASE WHEN secret IS NOT ?5 "
-	    "THEN ?13 ELSE secret_rotated_at END, "
-	    "secret = ?5, filter = ?6, threshold = ?7, offset_json = ?8, attempts = ?9, "
-	    "backoff = ?10, enabled = ?11, updated_at = ?13 WHERE id = ?1 AND "
-	    "inbox_id = ?2 AND created_at = ?12", true);
-}
-
-static int
-delete_fn(sqlite3 *conn, void *arg)
-{
-	return write_fn(conn, arg, "DELETE FROM alert_rules WHERE id = ?1", true);
-}
-
 int
 store_alerts_create(struct store_db *db, const struct alert_row *r,
     const struct store_audit *audit)
 {
-	struct alert_job j = { r, NULL, audit };
+	struct store_row_write w = { .sql = ALERT_INSERT_SQL, .bind = bind_alert, .row = r,
+	    .before = store__webhook_cursor_catch_up, .audit = audit };
 
-	return store_db_write(db, create_fn, &j);
+	return store__write_row(db, &w);
 }
 
 int
 store_alerts_update(struct store_db *db, const struct alert_row *r,
     const struct store_audit *audit)
 {
-	struct alert_job j = { r, NULL, audit };
+	struct store_row_write w = { .sql = ALERT_UPDATE_SQL, .bind = bind_alert,
+	    .row = r, .must_change = true,
+	    .before = store__webhook_cursor_catch_up, .audit = audit };
 
-	return store_db_write(db, update_fn, &j);
+	return store__write_row(db, &w);
 }
 
 int
 store_alerts_delete(struct store_db *db, const char *id,
     const struct store_audit *audit)
 {
-	struct alert_job j = { NULL, id, audit };
+	struct store_row_write w = { .sql = "DELETE FROM alert_rules WHERE id = ?1",
+	    .id = id, .must_change = true, .audit = audit };
 
-	return store_db_write(db, delete_fn, &j);
+	return store__write_row(db, &w);
 }
 
 static int

@@ -139,15 +139,11 @@ forwarding_rule_rows_free(struct forwarding_rule_row *rows, int n)
 	free(rows);
 }
 
-struct rule_job {
-	const struct forwarding_rule_row	*r;
-	const char				*id;
-	const struct store_audit		*audit;
-};
-
-static int
-bind_rule(sqlite3_stmt *st, const struct forwarding_rule_row *r)
+static void
+bind_rule(sqlite3_stmt *st, const void *row)
 {
+	const struct forwarding_rule_row *r = row;
+
 	store_bind_text(st, 1, r->id);
 	store_bind_text(st, 2, r->inbox_id);
 	store_bind_text(st, 3, r->destination);
@@ -157,85 +153,40 @@ bind_rule(sqlite3_stmt *st, const struct forwarding_rule_row *r)
 	sqlite3_bind_int(st, 7, r->enabled);
 	sqlite3_bind_int64(st, 8, r->created_at);
 	sqlite3_bind_int64(st, 9, r->updated_at);
-	return store_step_done(st);
-}
-
-static int
-create_fn(sqlite3 *conn, void *arg)
-{
-	struct rule_job *j = arg;
-	sqlite3_stmt *st = store_prepare(conn, "INSERT INTO forwarding_rules ("
-	    RULE_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	int rc;
-
-	if (!st)
-		return STORE_ERR_SQL;
-	rc = bind_rule(st, j->r);
-	store_finish(st);
-	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
 }
 
 int
 store_forwarding_rules_create(struct store_db *db,
     const struct forwarding_rule_row *r, const struct store_audit *audit)
 {
-	struct rule_job j = { r, NULL, audit };
+	struct store_row_write w = { .sql = "INSERT INTO forwarding_rules ("
+	    RULE_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", .bind = bind_rule,
+	    .row = r, .audit = audit };
 
-	return store_db_write(db, create_fn, &j);
-}
-
-static int
-update_fn(sqlite3 *conn, void *arg)
-{
-	struct rule_job *j = arg;
-	sqlite3_stmt *st = store_prepare(conn, "UPDATE forwarding_rules SET "
-	    "id = ?1, inbox_id = ?2, destination = ?3, condition_type = ?4, "
-	    "condition_value = ?5, priority = ?6, enabled = ?7, created_at = ?8, "
-	    "updated_at = ?9 WHERE id = ?1");
-	int rc;
-
-	if (!st)
-		return STORE_ERR_SQL;
-	rc = bind_rule(st, j->r);
-	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
-		rc = STORE_ERR_NOT_FOUND;
-	store_finish(st);
-	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+	return store__write_row(db, &w);
 }
 
 int
 store_forwarding_rules_update(struct store_db *db,
     const struct forwarding_rule_row *r, const struct store_audit *audit)
 {
-	struct rule_job j = { r, NULL, audit };
+	struct store_row_write w = { .sql = "UPDATE forwarding_rules SET "
+	    "id = ?1, inbox_id = ?2, destination = ?3, condition_type = ?4, "
+	    "condition_value = ?5, priority = ?6, enabled = ?7, created_at = ?8, "
+	    "updated_at = ?9 WHERE id = ?1", .bind = bind_rule, .row = r,
+	    .must_change = true, .audit = audit };
 
-	return store_db_write(db, update_fn, &j);
-}
-
-static int
-delete_fn(sqlite3 *conn, void *arg)
-{
-	struct rule_job *j = arg;
-	sqlite3_stmt *st = store_prepare(conn, "DELETE FROM forwarding_rules WHERE id = ?");
-	int rc;
-
-	if (!st)
-		return STORE_ERR_SQL;
-	store_bind_text(st, 1, j->id);
-	rc = store_step_done(st);
-	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
-		rc = STORE_ERR_NOT_FOUND;
-	store_finish(st);
-	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+	return store__write_row(db, &w);
 }
 
 int
 store_forwarding_rules_delete(struct store_db *db, const char *id,
     const struct store_audit *audit)
 {
-	struct rule_job j = { NULL, id, audit };
+	struct store_row_write w = { .sql = "DELETE FROM forwarding_rules WHERE id = ?",
+	    .id = id, .must_change = true, .audit = audit };
 
-	return store_db_write(db, delete_fn, &j);
+	return store__write_row(db, &w);
 }
 
 int

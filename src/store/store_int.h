@@ -132,6 +132,22 @@ int store__webhook_cursor_catch_up(sqlite3 *conn);
 /* Insert r due now (its id made unless set); fills created_at. */
 int store__delivery_insert(sqlite3 *conn, struct delivery_row *r);
 
+/* One audited change of one row: sql bound by bind(row), or with id as ?1
+ * when bind is NULL; NOT_FOUND when must_change and no row changed (a
+ * duplicate key is CONFLICT); before, if set, runs first in the same
+ * transaction; the audit row is appended with the change (store_stmt.c). */
+typedef void (*store_bind_fn)(sqlite3_stmt *st, const void *row);
+struct store_row_write {
+	const char			*sql;
+	store_bind_fn			 bind;
+	const void			*row;
+	const char			*id;
+	bool				 must_change;
+	int				(*before)(sqlite3 *conn);
+	const struct store_audit	*audit;
+};
+int store__write_row(struct store_db *db, const struct store_row_write *w);
+
 /* One statement with one integer bind (?1) in its own transaction; the
  * rows it changed in *changes_r (store_stmt.c). */
 int store__exec_int(struct store_db *db, const char *sql, int64_t value,

@@ -103,15 +103,11 @@ store_labels_count(struct store_db *db, const char *inbox_id, int *n_r)
 	return rc;
 }
 
-struct label_job {
-	const struct label_row		*r;
-	const char			*id;
-	const struct store_audit	*audit;
-};
-
-static int
-bind_label(sqlite3_stmt *st, const struct label_row *r)
+static void
+bind_label(sqlite3_stmt *st, const void *row)
 {
+	const struct label_row *r = row;
+
 	store_bind_text(st, 1, r->id);
 	store_bind_text(st, 2, r->inbox_id);
 	store_bind_text(st, 3, r->name);
@@ -121,76 +117,39 @@ bind_label(sqlite3_stmt *st, const struct label_row *r)
 	store_bind_text(st, 7, r->policies ? r->policies : "{}");
 	sqlite3_bind_int64(st, 8, r->created_at);
 	sqlite3_bind_int64(st, 9, r->updated_at);
-	return store_step_done(st);
-}
-
-/* Run one statement of a label job, then its audit row. */
-static int
-label_write(sqlite3 *conn, struct label_job *j, const char *sql, bool need_change)
-{
-	sqlite3_stmt *st = store_prepare(conn, sql);
-	int rc;
-
-	if (!st)
-		return STORE_ERR_SQL;
-	if (j->r) {
-		rc = bind_label(st, j->r);
-	} else {
-		store_bind_text(st, 1, j->id);
-		rc = store_step_done(st);
-	}
-	if (rc == STORE_OK && need_change && sqlite3_changes(conn) == 0)
-		rc = STORE_ERR_NOT_FOUND;
-	store_finish(st);
-	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
-}
-
-static int
-create_fn(sqlite3 *conn, void *arg)
-{
-	return label_write(conn, arg, "INSERT INTO labels (" LABEL_COLUMNS
-	    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", false);
-}
-
-static int
-update_fn(sqlite3 *conn, void *arg)
-{
-	return label_write(conn, arg, "UPDATE labels SET name = ?3, label_scope = ?4, "
-	    "color = ?6, policies = ?7, updated_at = ?9 WHERE id = ?1 AND "
-	    "inbox_id = ?2 AND label_type = ?5 AND created_at = ?8", true);
-}
-
-static int
-delete_fn(sqlite3 *conn, void *arg)
-{
-	return label_write(conn, arg, "DELETE FROM labels WHERE id = ?", true);
 }
 
 int
 store_labels_create(struct store_db *db, const struct label_row *r,
     const struct store_audit *audit)
 {
-	struct label_job j = { r, NULL, audit };
+	struct store_row_write w = { .sql = "INSERT INTO labels (" LABEL_COLUMNS
+	    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", .bind = bind_label, .row = r,
+	    .audit = audit };
 
-	return store_db_write(db, create_fn, &j);
+	return store__write_row(db, &w);
 }
 
 int
 store_labels_update(struct store_db *db, const struct label_row *r,
     const struct store_audit *audit)
 {
-	struct label_job j = { r, NULL, audit };
+	struct store_row_write w = { .sql = "UPDATE labels SET name = ?3, "
+	    "label_scope = ?4, color = ?6, policies = ?7, updated_at = ?9 WHERE "
+	    "id = ?1 AND inbox_id = ?2 AND label_type = ?5 AND created_at = ?8",
+	    .bind = bind_label, .row = r, .must_change = true, .audit = audit };
 
-	return store_db_write(db, update_fn, &j);
+	return store__write_row(db, &w);
 }
 
 int
 store_labels_delete(struct store_db *db, const char *id,
     const struct store_audit *audit)
 {
-	struct label_job j = { NULL, id, audit };
+	struct store_row_write w = { .sql = "DELETE FROM labels WHERE id = ?",
+	    .id = id, .must_change = true, .audit = audit };
 
-	return store_db_write(db, delete_fn, &j);
+	return store__write_row(db, &w);
 }
 
 /* The message's inbox and thread, and the label's name and policies. */

@@ -198,3 +198,31 @@ store__exec_int(struct store_db *db, const char *sql, int64_t value, int *change
 		*changes_r = rc == STORE_OK ? j.changes : 0;
 	return rc;
 }
+
+static int
+write_row_fn(sqlite3 *conn, void *arg)
+{
+	const struct store_row_write *w = arg;
+	sqlite3_stmt *st;
+	int rc = w->before ? w->before(conn) : STORE_OK;
+
+	if (rc != STORE_OK)
+		return rc;
+	if (!(st = store_prepare(conn, w->sql)))
+		return STORE_ERR_SQL;
+	if (w->bind)
+		w->bind(st, w->row);
+	else
+		store_bind_text(st, 1, w->id);
+	rc = store_step_done(st);
+	if (rc == STORE_OK && w->must_change && sqlite3_changes(conn) == 0)
+		rc = STORE_ERR_NOT_FOUND;
+	store_finish(st);
+	return rc == STORE_OK ? store_audit_append(conn, w->audit) : rc;
+}
+
+int
+store__write_row(struct store_db *db, const struct store_row_write *w)
+{
+	return store_db_write(db, write_row_fn, (void *)w);
+}
