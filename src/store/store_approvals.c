@@ -13,8 +13,10 @@
 	"status, result, decided_by, reason, created_at, decided_at"
 
 static void
-read_approval(sqlite3_stmt *st, struct approval_row *a)
+read_approval(sqlite3_stmt *st, void *row)
 {
+	struct approval_row *a = row;
+
 	memset(a, 0, sizeof(*a));
 	store__copy_col(st, 0, a->id, sizeof(a->id));
 	store__copy_col(st, 1, a->inbox_id, sizeof(a->inbox_id));
@@ -105,36 +107,24 @@ store_approvals_get(struct store_db *db, const char *id, struct approval_row *ou
 	return rc;
 }
 
+static void
+free_approval(void *row)
+{
+	approval_row_free(row);
+}
+
 int
 store_approvals_list(struct store_db *db, const char *status, int limit,
     int64_t cursor_ms, const char *cursor_id, struct approval_row **rows_r,
     int *n_r, bool *more_r)
 {
-	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, "SELECT " APPROVAL_COLUMNS " FROM "
-	    "approvals WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR "
-	    "created_at < ?3 OR (created_at = ?3 AND id < ?2)) ORDER BY created_at "
-	    "DESC, id DESC LIMIT ?4");
-	struct approval_row *rows = xcalloc((size_t)limit + 1, sizeof(*rows));
-	int n = 0, rc = STORE_ERR_SQL;
+	struct store_page_query q = { "SELECT " APPROVAL_COLUMNS " FROM approvals "
+	    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at < ?3 OR "
+	    "(created_at = ?3 AND id < ?2)) ORDER BY created_at DESC, id DESC LIMIT ?4",
+	    status, limit, cursor_ms, cursor_id, sizeof(**rows_r), read_approval,
+	    free_approval };
 
-	if (st) {
-		store_bind_text(st, 1, status);
-		store_bind_text(st, 2, cursor_id);
-		sqlite3_bind_int64(st, 3, cursor_ms);
-		sqlite3_bind_int(st, 4, limit + 1);
-		while (n <= limit && sqlite3_step(st) == SQLITE_ROW)
-			read_approval(st, &rows[n++]);
-		rc = STORE_OK;
-	}
-	store_finish(st);
-	store_db_release(db, &conn);
-	*more_r = n > limit;
-	if (*more_r)
-		approval_row_free(&rows[--n]);
-	*rows_r = rows;
-	*n_r = n;
-	return rc;
+	return store__select_page(db, &q, (void **)rows_r, n_r, more_r);
 }
 
 static int

@@ -148,12 +148,29 @@ struct store_row_write {
 };
 int store__write_row(struct store_db *db, const struct store_row_write *w);
 
+/* Fills one row (a struct of the caller's type) from st's columns. */
+typedef void (*store_read_fn)(sqlite3_stmt *st, void *row);
+
+/* A keyset page, newest first: sql binds ?1 = bind, ?2 = cursor_id
+ * (NULL: the first page), ?3 = cursor_ms, ?4 = limit + 1; the extra row
+ * only sets *more_r and is freed with free_row (store_stmt.c). */
+struct store_page_query {
+	const char	*sql;
+	const char	*bind;
+	int		 limit;
+	int64_t		 cursor_ms;
+	const char	*cursor_id;
+	size_t		 row_size;
+	store_read_fn	 read;
+	void		(*free_row)(void *row);
+};
+int store__select_page(struct store_db *db, const struct store_page_query *q,
+    void **rows_r, int *n_r, bool *more_r);
+
 /* One statement with one integer bind (?1) in its own transaction; the
  * rows it changed in *changes_r (store_stmt.c). */
 int store__exec_int(struct store_db *db, const char *sql, int64_t value,
     int *changes_r);
-/* Fills one row (a struct of the caller's type) from st's columns. */
-typedef void (*store_read_fn)(sqlite3_stmt *st, void *row);
 /* Every row of a SELECT with one text bind (?1), into an array of
  * row_size elements (store_stmt.c). */
 int store__select_all(struct store_db *db, const char *sql, const char *bind,

@@ -226,3 +226,31 @@ store__write_row(struct store_db *db, const struct store_row_write *w)
 {
 	return store_db_write(db, write_row_fn, (void *)w);
 }
+
+int
+store__select_page(struct store_db *db, const struct store_page_query *q,
+    void **rows_r, int *n_r, bool *more_r)
+{
+	sqlite3 *conn = store_db_acquire(db);
+	sqlite3_stmt *st = store_prepare(conn, q->sql);
+	char *rows = xcalloc((size_t)q->limit + 1, q->row_size);
+	int n = 0, rc = STORE_ERR_SQL;
+
+	if (st) {
+		store_bind_text(st, 1, q->bind);
+		store_bind_text(st, 2, q->cursor_id);
+		sqlite3_bind_int64(st, 3, q->cursor_ms);
+		sqlite3_bind_int(st, 4, q->limit + 1);
+		while (n <= q->limit && sqlite3_step(st) == SQLITE_ROW)
+			q->read(st, rows + (size_t)n++ * q->row_size);
+		rc = STORE_OK;
+	}
+	store_finish(st);
+	store_db_release(db, &conn);
+	*more_r = n > q->limit;
+	if (*more_r)		/* the look-ahead row only says there is more */
+		q->free_row(rows + (size_t)--n * q->row_size);
+	*rows_r = rows;
+	*n_r = n;
+	return rc;
+}

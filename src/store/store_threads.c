@@ -16,8 +16,10 @@
 	"m.thread_id = t.id ORDER BY m.received_at LIMIT 20))"
 
 static void
-read_thread(sqlite3_stmt *st, struct thread_row *r)
+read_thread(sqlite3_stmt *st, void *row)
 {
+	struct thread_row *r = row;
+
 	memset(r, 0, sizeof(*r));
 	store__copy_col(st, 0, r->id, sizeof(r->id));
 	store__copy_col(st, 1, r->inbox_id, sizeof(r->inbox_id));
@@ -44,36 +46,24 @@ thread_rows_free(struct thread_row *rows, int n)
 	free(rows);
 }
 
+static void
+free_thread(void *row)
+{
+	thread_row_free(row);
+}
+
 int
 store_threads_list(struct store_db *db, const char *inbox_id, int limit,
     int64_t cursor_ms, const char *cursor_id, struct thread_row **rows_r,
     int *n_r, bool *more_r)
 {
-	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, "SELECT " THREAD_COLUMNS " FROM "
-	    "threads t WHERE t.inbox_id = ?1 AND (?2 IS NULL OR t.last_at < ?3 OR "
-	    "(t.last_at = ?3 AND t.id < ?2)) ORDER BY t.last_at DESC, t.id DESC "
-	    "LIMIT ?4");
-	struct thread_row *rows = xcalloc((size_t)limit + 1, sizeof(*rows));
-	int n = 0, rc = STORE_ERR_SQL;
+	struct store_page_query q = { "SELECT " THREAD_COLUMNS " FROM threads t "
+	    "WHERE t.inbox_id = ?1 AND (?2 IS NULL OR t.last_at < ?3 OR (t.last_at = "
+	    "?3 AND t.id < ?2)) ORDER BY t.last_at DESC, t.id DESC LIMIT ?4",
+	    inbox_id, limit, cursor_ms, cursor_id, sizeof(**rows_r), read_thread,
+	    free_thread };
 
-	if (st) {
-		store_bind_text(st, 1, inbox_id);
-		store_bind_text(st, 2, cursor_id);
-		sqlite3_bind_int64(st, 3, cursor_ms);
-		sqlite3_bind_int(st, 4, limit + 1);
-		while (n <= limit && sqlite3_step(st) == SQLITE_ROW)
-			read_thread(st, &rows[n++]);
-		rc = STORE_OK;
-	}
-	store_finish(st);
-	store_db_release(db, &conn);
-	*more_r = n > limit;
-	if (*more_r)
-		thread_row_free(&rows[--n]);
-	*rows_r = rows;
-	*n_r = n;
-	return rc;
+	return store__select_page(db, &q, (void **)rows_r, n_r, more_r);
 }
 
 int
