@@ -72,38 +72,7 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 # --- gentd: a verified domain and an inbox ------------------------------------------
 
 dns_start
-gport=$(free_port)
-sport=$(free_port)
-gdata=$tmp/gentd-data
-mkdir -p "$gdata"
-cat >"$tmp/gentd.conf" <<EOF
-data_dir = $gdata
-hostname = mx.bench.test
-http_listen = 127.0.0.1:$gport
-smtp_listen = 127.0.0.1:$sport
-dns_servers = 127.0.0.1:$dns_port
-dns_timeout = 500ms
-log_level = warn
-scrypt_log2n = 10
-EOF
-
-email=owner@bench.test
-password=bench-password-1
-"$gentd" admin create-user --config "$tmp/gentd.conf" --email "$email" \
-    --password "$password" --tenant bench >"$tmp/create-user.json" 2>>"$tmp/gentd.log" ||
-    die "gentd admin create-user failed: $(cat "$tmp/gentd.log")"
-
-"$gentd" serve --config "$tmp/gentd.conf" >>"$tmp/gentd.log" 2>&1 &
-gentd_pid=$!
-gbase=http://127.0.0.1:$gport
-wait_http "$gbase/healthz" "$gentd_pid" gentd "$tmp/gentd.log"
-
-session=
-login=$(curl -fsS --max-time 10 -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
-    "$gbase/v1/auth/login/") || die "login failed"
-session=$(json_field session_token <<<"$login")
-[ -n "$session" ] || die "no session_token in login answer"
+gentd_owner_start
 
 domain_verify bench.test
 inbox_json=$(api POST /v1/inboxes/ '{"address":"agent@bench.test"}') ||

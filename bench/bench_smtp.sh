@@ -101,42 +101,11 @@ dns_start
 
 # --- gentd: a verified domain and an inbox ------------------------------------------
 
-gport=$(free_port)
-gsport=$(free_port)
-gdata=$tmp/gentd-data
-mkdir -p "$gdata"
 # smtp-source opens a new connection for every message; a session that has
 # sent 221 may still count against smtp_max_per_ip (default 20) when the
 # next one arrives, so the per-IP limit is raised above the session count.
-cat >"$tmp/gentd.conf" <<EOF
-data_dir = $gdata
-hostname = mx.bench.test
-http_listen = 127.0.0.1:$gport
-smtp_listen = 127.0.0.1:$gsport
-dns_servers = 127.0.0.1:$dns_port
-dns_timeout = 500ms
-log_level = warn
-scrypt_log2n = 10
-smtp_max_per_ip = 200
-EOF
-
-email=owner@bench.test
-password=bench-password-1
-"$gentd" admin create-user --config "$tmp/gentd.conf" --email "$email" \
-    --password "$password" --tenant bench >"$tmp/create-user.json" 2>>"$tmp/gentd.log" ||
-    die "gentd admin create-user failed: $(cat "$tmp/gentd.log")"
-
-"$gentd" serve --config "$tmp/gentd.conf" >>"$tmp/gentd.log" 2>&1 &
-gentd_pid=$!
-gbase=http://127.0.0.1:$gport
-wait_http "$gbase/healthz" "$gentd_pid" gentd "$tmp/gentd.log"
-
-session=
-login=$(curl -fsS --max-time 10 -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
-    "$gbase/v1/auth/login/") || die "login failed"
-session=$(helper field session_token <<<"$login")
-[ -n "$session" ] || die "no session_token in login answer"
+gentd_owner_start "smtp_max_per_ip = 200"
+gsport=$sport
 
 domain_verify bench.test
 api POST /v1/inboxes/ '{"address":"sink@bench.test"}' >"$tmp/inbox.json" ||

@@ -176,6 +176,42 @@ free_port() {
 	die "no free loopback port found"
 }
 
+# gentd_owner_start [EXTRA CONFIG LINES]: a gentd on free loopback ports with
+# dnsmasq as its resolver (dns_start first) and an owner signed in. Sets
+# gport, sport (SMTP), gdata, gbase, gentd_pid, email, password, session.
+gentd_owner_start() {
+	gport=$(free_port)
+	sport=$(free_port)
+	gdata=$tmp/gentd-data
+	mkdir -p "$gdata"
+	cat >"$tmp/gentd.conf" <<EOF
+data_dir = $gdata
+hostname = mx.bench.test
+http_listen = 127.0.0.1:$gport
+smtp_listen = 127.0.0.1:$sport
+dns_servers = 127.0.0.1:$dns_port
+dns_timeout = 500ms
+log_level = warn
+scrypt_log2n = 10
+${1:-}
+EOF
+	email=owner@bench.test
+	password=bench-password-1
+	"$gentd" admin create-user --config "$tmp/gentd.conf" --email "$email" \
+	    --password "$password" --tenant bench >"$tmp/create-user.json" 2>>"$tmp/gentd.log" ||
+	    die "gentd admin create-user failed: $(cat "$tmp/gentd.log")"
+	"$gentd" serve --config "$tmp/gentd.conf" >>"$tmp/gentd.log" 2>&1 &
+	gentd_pid=$!
+	gbase=http://127.0.0.1:$gport
+	wait_http "$gbase/healthz" "$gentd_pid" gentd "$tmp/gentd.log"
+	session=
+	login=$(curl -fsS --max-time 10 -H 'Content-Type: application/json' \
+	    -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
+	    "$gbase/v1/auth/login/") || die "login failed"
+	session=$(json_field session_token <<<"$login")
+	[ -n "$session" ] || die "no session_token in login answer"
+}
+
 wait_http() {	# wait_http URL PID NAME LOG: up to 15 s for a 200
 	local url=$1 pid=$2 name=$3 log=$4 _
 	for _ in $(seq 150); do
