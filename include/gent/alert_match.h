@@ -11,6 +11,11 @@
  * threshold (cap.reached and storage.threshold: payload "percent" at or
  * over it; auth.failed: payload "consecutive" equal to it, so a run of
  * failures fires once).
+ *
+ * A label's notify policy ("send a webhook notification whenever this
+ * label is applied") marks its label.applied events notify: true; a
+ * subscription with takes_notify (the inbox webhook) gets those events
+ * even when its types do not list label.applied.
  */
 #ifndef GENT_ALERT_MATCH_H
 #define GENT_ALERT_MATCH_H
@@ -27,6 +32,7 @@ struct alert_subscription {
 	const char	*label_id;	/* filter, or NULL */
 	const char	*contact_id;	/* filter, or NULL */
 	int64_t		 threshold;	/* -1 = none */
+	bool		 takes_notify;	/* label.applied marked notify, always */
 };
 
 typedef bool (*alert_has_label_fn)(void *arg, const char *message_id,

@@ -10,7 +10,8 @@
  * Policies: {block_reply: bool, forward_to: address | null,
  * retention: "30d" | "90d" | "6m" | "1y" | "indefinite" | null,
  * notify: bool}. Applying a forward_to label queues the copy in the
- * same transaction; notify marks the label.applied event.
+ * same transaction; notify marks the label.applied event, which the
+ * inbox webhook then receives whatever event types it lists.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -514,7 +515,7 @@ labels_reference(struct api_ctx *ctx)
 	    "block_reply", "boolean: sending from a thread with this label is refused",
 	    "forward_to", "address: labelled messages are forwarded there",
 	    "retention", "30d", "90d", "6m", "1y", "indefinite",
-	    "notify", "boolean: label.applied events for this label are marked notify"));
+	    "notify", "boolean: label.applied events for this label are marked notify and sent to the inbox webhook"));
 	api_reply(ctx, 200, j);
 }
 

@@ -72,12 +72,21 @@ threshold_ok(const struct alert_subscription *s, const struct event_row *e,
 	return true;
 }
 
+/* A label.applied event that the label's notify policy marked. */
+static bool
+notify_marked(const struct alert_subscription *s, const struct event_row *e,
+    json_t *payload)
+{
+	return s->takes_notify && strcmp(e->type, "label.applied") == 0 &&
+	    json_is_true(json_object_get(payload, "notify"));
+}
+
 bool
 alert_matches(const struct alert_subscription *s, const struct event_row *e,
     json_t *payload, alert_has_label_fn has_label, void *arg)
 {
 	if (!e->inbox_id || strcmp(e->inbox_id, s->inbox_id) != 0 ||
-	    !wants_type(s->events, e->type))
+	    !(wants_type(s->events, e->type) || notify_marked(s, e, payload)))
 		return false;
 	return label_filter_ok(s, e, payload, has_label, arg) &&
 	    contact_filter_ok(s, payload) && threshold_ok(s, e, payload);

@@ -45,7 +45,7 @@ plan_policies(struct store_db *db, const char *label_id, json_t *trace,
 	if (json_is_true(json_object_get(pol, "notify")))
 		json_array_append_new(log, json_pack("{s:s, s:s, s:s}", "label_id",
 		    label_id, "policy", "notify", "effect",
-		    "label.applied event marked notify"));
+		    "label.applied event marked notify, sent to the inbox webhook"));
 	if (json_is_true(json_object_get(pol, "block_reply")))
 		json_array_append_new(log, json_pack("{s:s, s:s, s:s}", "label_id",
 		    label_id, "policy", "block_reply", "effect",

@@ -189,6 +189,7 @@ load_inbox_webhooks(sqlite3 *conn, struct subscription **subs, int *n)
 		s->url = store_col_text(st, 1);
 		s->match.events = events ? json_loads(events, 0, NULL) : NULL;
 		s->attempts = INBOX_WEBHOOK_ATTEMPTS;
+		s->match.takes_notify = true;	/* the label notify policy's target */
 		snprintf(s->backoff, sizeof(s->backoff), "%s", INBOX_WEBHOOK_BACKOFF);
 		subscription_finish(s, NULL);
 	}

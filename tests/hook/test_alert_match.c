@@ -34,7 +34,7 @@ fires(struct alert_subscription *s, const char *type, const char *inbox,
 START_TEST(test_type_and_inbox)
 {
 	struct alert_subscription s = { "inb_a", json_pack("[s, s]", "message.received",
-	    "label.applied"), NULL, NULL, -1 };
+	    "label.applied"), NULL, NULL, -1, false };
 
 	ck_assert(fires(&s, "message.received", "inb_a", "msg_9", "{}"));
 	ck_assert(!fires(&s, "message.received", "inb_b", "msg_9", "{}"));
@@ -47,7 +47,7 @@ END_TEST
 START_TEST(test_label_filter)
 {
 	struct alert_subscription s = { "inb_a", json_pack("[s, s, s]", "message.received",
-	    "label.applied", "message.sent"), "lbl_1", NULL, -1 };
+	    "label.applied", "message.sent"), "lbl_1", NULL, -1, false };
 
 	/* label.* events: the event's label. */
 	ck_assert(fires(&s, "label.applied", "inb_a", "msg_9", "{\"label_id\":\"lbl_1\"}"));
@@ -64,12 +64,33 @@ START_TEST(test_label_filter)
 }
 END_TEST
 
+START_TEST(test_notify_policy)
+{
+	struct alert_subscription hook = { "inb_a", json_pack("[s]", "message.received"),
+	    NULL, NULL, -1, true };
+	struct alert_subscription rule = { "inb_a", json_pack("[s]", "message.received"),
+	    NULL, NULL, -1, false };
+
+	/* The inbox webhook gets label.applied marked notify, unasked. */
+	ck_assert(fires(&hook, "label.applied", "inb_a", "msg_9",
+	    "{\"label_id\":\"lbl_1\",\"notify\":true}"));
+	ck_assert(!fires(&hook, "label.applied", "inb_a", "msg_9",
+	    "{\"label_id\":\"lbl_1\",\"notify\":false}"));
+	ck_assert(!fires(&hook, "label.applied", "inb_b", "msg_9", "{\"notify\":true}"));
+	ck_assert(!fires(&hook, "label.removed", "inb_a", "msg_9", "{\"notify\":true}"));
+	/* An alert rule gets only the types it lists. */
+	ck_assert(!fires(&rule, "label.applied", "inb_a", "msg_9", "{\"notify\":true}"));
+	json_decref(hook.events);
+	json_decref(rule.events);
+}
+END_TEST
+
 START_TEST(test_contact_filter_and_thresholds)
 {
 	struct alert_subscription c = { "inb_a", json_pack("[s]", "contact.birthday"),
-	    NULL, "ctc_1", -1 };
+	    NULL, "ctc_1", -1, false };
 	struct alert_subscription cap = { "inb_a", json_pack("[s, s]", "cap.reached",
-	    "auth.failed"), NULL, NULL, 80 };
+	    "auth.failed"), NULL, NULL, 80, false };
 
 	ck_assert(fires(&c, "contact.birthday", "inb_a", NULL, "{\"contact_id\":\"ctc_1\"}"));
 	ck_assert(!fires(&c, "contact.birthday", "inb_a", NULL, "{\"contact_id\":\"ctc_2\"}"));
@@ -113,6 +134,7 @@ main(void)
 	tcase_add_test(tc, test_type_and_inbox);
 	tcase_add_test(tc, test_label_filter);
 	tcase_add_test(tc, test_contact_filter_and_thresholds);
+	tcase_add_test(tc, test_notify_policy);
 	tcase_add_test(tc, test_retry_delays);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

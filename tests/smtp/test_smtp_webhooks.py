@@ -369,6 +369,42 @@ class WebhookDeliveryTest(WebhookCase):
         self.assertEqual(len(d), 1)
         self.assertIsNone(d[0]["alert_id"])
 
+    def test_label_notify_policy_reaches_the_inbox_webhook(self):
+        """notify: "send a webhook notification whenever this label is
+        applied", by hand or by an auto-label rule, to the inbox webhook,
+        which lists only message.received; a label without it sends none."""
+        inbox = self.env.inboxes["bot2"]
+        self.rx.secrets["/notify"] = "notify-secret-0123456789"
+        self.api("PUT", "/v1/inboxes/%s/webhook/" % inbox,
+                 {"url": self.rx.url("/notify"), "secret": "notify-secret-0123456789"}, 200)
+        self.addCleanup(self.api, "DELETE", "/v1/inboxes/%s/webhook/" % inbox)
+        loud = self.api("POST", "/v1/labels/", {"inbox_id": inbox, "name": "loud",
+                                                 "policies": {"notify": True}}, 201)
+        quiet = self.api("POST", "/v1/labels/", {"inbox_id": inbox, "name": "quiet"}, 201)
+        m = self.mail("bot2")
+        self.rx.wait("/notify", 1)                  # its message.received
+        for lab in (quiet, loud):
+            self.api("POST", "/v1/messages/%s/labels/?inbox_id=%s" % (m["id"], inbox),
+                     {"label_id": lab["id"]}, 204)
+        got = self.rx.wait("/notify", 2)
+        applied = [r["json"] for r in got if r["json"]["type"] == "label.applied"]
+        self.assertEqual([(a["message_id"], a["payload"]["label_id"]) for a in applied],
+                         [(m["id"], loud["id"])])
+        self.assertTrue(all(r["gent_ok"] and r["v1_ok"] for r in got))
+        # On arrival, through an auto-label rule.
+        rule = self.api("POST", "/v1/auto-label-rules/", {
+            "inbox_id": inbox, "label_id": loud["id"],
+            "conditions": [{"type": "subject_pattern", "value": "hook *"}]}, 201)
+        self.addCleanup(self.api, "DELETE", "/v1/auto-label-rules/%s/?inbox_id=%s"
+                        % (rule["id"], inbox))
+        m2 = self.mail("bot2")
+        got = self.rx.wait("/notify", 4)
+        applied = [r["json"] for r in got[2:] if r["json"]["type"] == "label.applied"]
+        self.assertEqual([(a["message_id"], a["payload"]["source"]) for a in applied],
+                         [(m2["id"], "auto_label_rule")])
+        time.sleep(0.5)
+        self.assertEqual(len(self.rx.at("/notify")), 4)
+
     def test_tokens_see_their_inbox_and_need_write_scope(self):
         rule = self.rule(self.rx.url("/scoped"))
         self.mail()
