@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gent/log.h"
 #include "gent/util.h"
@@ -34,14 +35,33 @@ open_conn(const char *path, int flags, sqlite3 **conn_r, char **error_r)
 	return 0;
 }
 
+/* Attempts at switching a file to WAL while another process does too. */
+#define WAL_SWITCH_TRIES	500
+#define WAL_SWITCH_PAUSE_US	20000
+
+/*
+ * Switching a new file to WAL turns a read lock into an exclusive one.
+ * When another process (gentd admin beside the daemon) opens the same new
+ * file at that moment, SQLite answers SQLITE_BUSY at once instead of
+ * calling the busy handler (it would deadlock), so wait and try again,
+ * for at most WAL_SWITCH_TRIES * WAL_SWITCH_PAUSE_US (10 s).
+ */
 static int
 set_pragmas(sqlite3 *conn, const char *path, char **error_r)
 {
 	char *err = NULL;
+	int rc = SQLITE_BUSY;
 
-	if (sqlite3_exec(conn, "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = FULL;", NULL, NULL, &err) != SQLITE_OK) {
-		*error_r = xasprintf("%s: %s", path, err);
+	for (int i = 0; i < WAL_SWITCH_TRIES && rc == SQLITE_BUSY; i++) {
+		if (i > 0)
+			usleep(WAL_SWITCH_PAUSE_US);
+		sqlite3_free(err);
+		err = NULL;
+		rc = sqlite3_exec(conn, "PRAGMA journal_mode = WAL; "
+		    "PRAGMA synchronous = FULL;", NULL, NULL, &err);
+	}
+	if (rc != SQLITE_OK) {
+		*error_r = xasprintf("%s: %s", path, err ? err : sqlite3_errstr(rc));
 		sqlite3_free(err);
 		return -1;
 	}
