@@ -216,5 +216,149 @@ class ActivityTest(SmtpTestCase):
         self.get("/v1/inboxes/%s/handoff/" % inbox, token=stranger.session, status=404)
 
 
+DAY_MS = 86400000
+
+
+class HandoffLimitsTest(SmtpTestCase):
+    """The limits of GET /v1/inboxes/{id}/handoff/ (api_handoff.c): the
+    agent's last 30 actions, the 20 most recently active threads of the
+    last 7 days, the 10 correspondents most recently in touch over 30
+    days; each newest first. Its own server, so the mail and actions here
+    leave ActivityTest's counts alone."""
+
+    inboxes = ("desk", "other")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.session = cls.env.acct.session
+        cls.inbox = cls.env.inboxes["desk"]
+        cls.agent, cls.agent_id = cls.write_token("desk")
+        cls.other_agent, _ = cls.write_token("other")
+
+    @classmethod
+    def write_token(cls, local):
+        st, _, t = cls.srv.request("POST", "/v1/tokens/", {
+            "inbox_id": cls.env.inboxes[local], "label": "agent " + local,
+            "scopes": ["write"]}, token=cls.env.acct.session)
+        assert st == 201, t
+        return t["raw_token"], t["token_id"]
+
+    def deliver(self, sender, subject):
+        """One message from sender (envelope and header) to desk; returns
+        the stored message."""
+        to = self.env.addr("desk")
+        r = send_mail(self.port, sender, [to],
+                      make_message(subject, mail_from=sender, to=to))
+        self.assertEqual(r.code, 250, r)
+        got = self.env.by_subject(subject, "desk")
+        self.assertEqual(len(got), 1, got)
+        time.sleep(0.005)       # distinct arrival times (ms resolution)
+        return got[0]
+
+    def call(self, method, path, body=None, token=None, status=200):
+        st, _, out = self.srv.request(method, path, body, token=token or self.agent)
+        self.assertEqual(st, status, "%s %s: %r" % (method, path, out))
+        # Distinct audit times: entries of the same millisecond are ordered
+        # by their random ids, not by when they were written.
+        time.sleep(0.003)
+        return out
+
+    def handoff(self):
+        return self.call("GET", "/v1/inboxes/%s/handoff/" % self.inbox,
+                         token=self.session)
+
+    def move_back(self, thread_ids, days):
+        """The threads, and their messages, days in the past (tenant.db)."""
+        when = int(time.time() * 1000) - int(days * DAY_MS)
+        conn = self.srv.db("tenants/%s/tenant.db" % self.env.acct.tenant_id)
+        try:
+            for t in thread_ids:
+                n = conn.execute("UPDATE messages SET received_at = ? WHERE "
+                                 "thread_id = ?", (when, t)).rowcount
+                self.assertEqual(n, 1, t)
+                n = conn.execute("UPDATE threads SET first_at = ?, last_at = ? "
+                                 "WHERE id = ?", (when, when, t)).rowcount
+                self.assertEqual(n, 1, t)
+            conn.commit()
+        finally:
+            conn.close()
+
+    def assertNewestFirst(self, items, key):
+        times = [x[key] for x in items]
+        self.assertEqual(times, sorted(times, reverse=True), items)
+
+    def test_handoff_caps_order_and_windows(self):
+        tag = secrets.token_hex(3)
+        # 12 threads from one early sender, then one thread from each of
+        # 12 distinct senders: 24 threads, 13 correspondents.
+        filler = [self.deliver("filler@client.gentd.test", "filler %d %s" % (i, tag))
+                  for i in range(1, 13)]
+        senders = ["s%02d-%s@client.gentd.test" % (i, tag) for i in range(1, 13)]
+        mail = {a: self.deliver(a, "from %s" % a) for a in senders}
+        thread = {a: m["thread_id"] for a, m in mail.items()}
+        self.assertEqual(len(set(thread.values()) |
+                             {m["thread_id"] for m in filler}), 24)
+
+        # 36 agent actions, alternating message updates and new labels.
+        done = []
+        for i in range(36):
+            if i % 2 == 0:
+                m = mail[senders[(i // 2) % 12]]["id"]
+                self.call("PATCH", "/v1/messages/%s/" % m, {"read": i % 4 == 0})
+                done.append(("message.updated", m))
+            else:
+                lab = self.call("POST", "/v1/labels/", {
+                    "inbox_id": self.inbox, "name": "l%02d-%s" % (i, tag)},
+                    status=201)
+                done.append(("label.created", lab["id"]))
+        # Not the agent's: the owner's own actions, and another inbox's token.
+        self.call("PATCH", "/v1/messages/%s/" % filler[0]["id"], {"starred": True},
+                  token=self.session)
+        self.call("POST", "/v1/labels/", {"inbox_id": self.inbox, "name": "owner's"},
+                  token=self.session, status=201)
+        self.call("POST", "/v1/labels/", {"inbox_id": self.env.inboxes["other"],
+                                          "name": "elsewhere"},
+                  token=self.other_agent, status=201)
+        want_actions = done[::-1][:30]
+
+        h = self.handoff()
+        self.assertEqual(h["paused_tokens"], [])
+        acts = h["recent_activity"]
+        self.assertEqual([(a["action"], a["target_id"]) for a in acts], want_actions)
+        self.assertEqual({a["actor_id"] for a in acts}, {self.agent_id})
+        self.assertNewestFirst(acts, "created_at")
+        # 20 threads of the 24, the most recently active first.
+        newest = [thread[a] for a in reversed(senders)] + \
+                 [m["thread_id"] for m in reversed(filler)]
+        self.assertEqual([t["thread_id"] for t in h["active_threads"]], newest[:20])
+        self.assertNewestFirst(h["active_threads"], "last_message_at")
+        self.assertEqual({t["message_count"] for t in h["active_threads"]}, {1})
+        # 10 of the 13 correspondents, the most recent first: s12 .. s03.
+        people = h["active_relationships"]
+        self.assertEqual([p["address"] for p in people], senders[::-1][:10])
+        self.assertEqual({(p["received"], p["sent"]) for p in people}, {(1, 0)})
+        self.assertNewestFirst(people, "last_contact_at")
+
+        # Move mail back in time: s12 past 30 days, s11 past 7 days, s05 at
+        # 6 days, s04 at 29, the filler and s01..s03 at 40. Fewer than the
+        # caps are left, so what drops out does so by the windows.
+        s = dict(zip(range(1, 13), senders))
+        self.move_back([thread[s[12]]], 31)
+        self.move_back([thread[s[11]]], 8)
+        self.move_back([thread[s[5]]], 6)
+        self.move_back([thread[s[4]]], 29)
+        self.move_back([m["thread_id"] for m in filler] +
+                       [thread[s[i]] for i in (1, 2, 3)], 40)
+        h = self.handoff()
+        self.assertEqual([t["thread_id"] for t in h["active_threads"]],
+                         [thread[s[i]] for i in (10, 9, 8, 7, 6, 5)])
+        self.assertEqual([p["address"] for p in h["active_relationships"]],
+                         [s[i] for i in (10, 9, 8, 7, 6, 5, 11, 4)])
+        self.assertNewestFirst(h["active_relationships"], "last_contact_at")
+        self.assertEqual([(a["action"], a["target_id"]) for a in h["recent_activity"]],
+                         want_actions)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
