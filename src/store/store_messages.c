@@ -472,6 +472,17 @@ store__message_delete(sqlite3 *conn, const char *id)
 		    "FROM messages WHERE id = ?1)",
 		"DELETE FROM threads WHERE message_count <= 0 AND id = (SELECT "
 		    "thread_id FROM messages WHERE id = ?1)",
+		/*
+		 * Its copies in the outbound queue (a send, forwards) lose
+		 * their bytes too; those not yet delivered never will be. A
+		 * copy in flight ('sending') keeps its outcome, but one that
+		 * comes back for a retry is failed (store_queue.c).
+		 */
+		"UPDATE outbound SET raw = X'', status = CASE WHEN status IN "
+		    "('queued', 'held') THEN 'failed' ELSE status END, last_error = "
+		    "CASE WHEN status IN ('queued', 'held') THEN 'the message was "
+		    "deleted before delivery' ELSE last_error END WHERE "
+		    "source_message_id = ?1",
 	};
 	int rc = STORE_OK;
 

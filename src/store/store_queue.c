@@ -153,10 +153,13 @@ row_facts(sqlite3 *conn, const char *id, struct row_facts *f)
 static int
 update_row(sqlite3 *conn, const struct queue_report *r, int64_t now)
 {
-	sqlite3_stmt *st = store_prepare(conn, "UPDATE outbound SET status = ?, "
-	    "attempts = attempts + 1, next_attempt_at = ?, last_code = ?, "
-	    "last_error = ?, mx_host = ?, tls = ?, delivered_at = ?, updated_at = ? "
-	    "WHERE id = ?");
+	/* A retry of a copy whose message was deleted in flight (its bytes
+	 * are gone, store__message_delete) fails instead. */
+	sqlite3_stmt *st = store_prepare(conn, "UPDATE outbound SET status = "
+	    "CASE WHEN ?1 = 'queued' AND length(raw) = 0 THEN 'failed' ELSE ?1 END, "
+	    "attempts = attempts + 1, next_attempt_at = ?2, last_code = ?3, "
+	    "last_error = ?4, mx_host = ?5, tls = ?6, delivered_at = ?7, updated_at = ?8 "
+	    "WHERE id = ?9");
 	int rc;
 
 	if (!st)

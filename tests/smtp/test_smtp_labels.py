@@ -501,6 +501,35 @@ class LabelsTest(SmtpTestCase):
         self.assertEqual(self.label_ids(mid), [lab["id"]])
         self.clear_rules()
 
+    def test_delete_takes_the_content_of_queued_copies(self):
+        """A deleted message's forwarded copy that is still queued (its
+        destination does not resolve) loses its bytes and is never sent;
+        no row of tenant.db holds the subject afterwards."""
+        lab = self.new_label(policies={"forward_to": "reviewer@example.org"})
+        mid = self.deliver("delete me with my copies")
+        subject = self.message(mid)["subject"]
+        self.assertEqual(self.apply(mid, lab["id"])[0], 204)
+        self.assertEqual(self.queued(mid), [("reviewer@example.org", "label:" + lab["id"])])
+        st, _, out = self.srv.request("DELETE", "/v1/messages/%s/" % mid,
+                                      token=self.session)
+        self.assertEqual(st, 204, out)
+
+        def copy_state():
+            conn = self.tenant_db()
+            try:
+                return conn.execute("SELECT status, length(raw), last_error FROM "
+                                    "outbound WHERE source_message_id = ?",
+                                    (mid,)).fetchall()
+            finally:
+                conn.close()
+        # A copy in flight at the delete fails when it comes back for a retry.
+        harness.wait_until(lambda: [r[0] for r in copy_state()] == ["failed"],
+                           timeout=15, what="the queued copy failed")
+        self.assertEqual([r[:2] for r in copy_state()], [("failed", 0)])
+        leaks = [(t, c) for t, c, v in self.srv.db_text_values(
+            "tenants/%s/tenant.db" % self.env.acct.tenant_id) if subject in v]
+        self.assertEqual(leaks, [])
+
     def queued(self, mid):
         conn = self.tenant_db()
         try:
