@@ -31,9 +31,11 @@ int store_labels_create(struct store_db *db, const struct label_row *r,
 /** Replace name, scope, color and policies; NOT_FOUND or CONFLICT. */
 int store_labels_update(struct store_db *db, const struct label_row *r,
     const struct store_audit *audit);
-/** Delete with its applications and auto-label rules; NOT_FOUND. */
+/** Delete with its applications and auto-label rules, with a
+ *  label.removed event (by removed_by) for each message that had it;
+ *  NOT_FOUND. */
 int store_labels_delete(struct store_db *db, const char *id,
-    const struct store_audit *audit);
+    const char *removed_by, const struct store_audit *audit);
 int store_labels_get(struct store_db *db, const char *id, struct label_row *out);
 /** Labels of an inbox by name. */
 int store_labels_list(struct store_db *db, const char *inbox_id,

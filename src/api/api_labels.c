@@ -290,6 +290,37 @@ labels_get(struct api_ctx *ctx)
 	label_row_free(&r);
 }
 
+/* What an agent token would do with a label, gated by the label's scope. */
+enum label_act { LABEL_APPLY, LABEL_REMOVE, LABEL_CHANGE };
+
+/*
+ * Does the label's scope let this caller do act? read_only labels are
+ * human decisions: an agent may not apply, remove or modify them;
+ * read_apply ones it may only apply. Changing or deleting a label is
+ * refused unless it is read_write, or an agent could widen the scope (or
+ * delete the label) and then remove what it may not.
+ */
+static bool
+scope_allows(struct api_ctx *ctx, const struct label_row *l, enum label_act act)
+{
+	static const char *const verb[] = { "apply", "remove", "change or delete" };
+
+	if (ctx->who.kind != API_TOKEN || strcmp(l->label_scope, "read_write") == 0 ||
+	    (act == LABEL_APPLY && strcmp(l->label_scope, "read_apply") == 0))
+		return true;
+	api_error(ctx, 403, "label_scope", "label '%s' is %s: agents may not %s it",
+	    l->name, l->label_scope, verb[act]);
+	return false;
+}
+
+/* Who applied or removed a label, as events name them. */
+static char *
+actor_ref(const struct api_ctx *ctx)
+{
+	return ctx->who.kind == API_TOKEN ? xasprintf("token:%s", ctx->who.token_id) :
+	    xasprintf("user:%s", ctx->who.user_id);
+}
+
 static void
 labels_patch(struct api_ctx *ctx)
 {
@@ -299,7 +330,7 @@ labels_patch(struct api_ctx *ctx)
 
 	if (load_label(ctx, "label_id", &db, &r) != 0)
 		return;
-	if (apply_fields(ctx, &r) == 0 && (pol = policies_merge(ctx, r.inbox_id,
+	if (scope_allows(ctx, &r, LABEL_CHANGE) && apply_fields(ctx, &r) == 0 && (pol = policies_merge(ctx, r.inbox_id,
 	    r.policies))) {
 		free(r.policies);
 		r.policies = pol;
@@ -318,28 +349,13 @@ labels_delete(struct api_ctx *ctx)
 
 	if (load_label(ctx, "label_id", &db, &r) != 0)
 		return;
-	struct store_audit a = api_audit(ctx, "label.deleted", "label", r.id);
-	answer_write(ctx, store_labels_delete(db, r.id, &a), 204, &r);
+	if (scope_allows(ctx, &r, LABEL_CHANGE)) {
+		char *by = actor_ref(ctx);
+		struct store_audit a = api_audit(ctx, "label.deleted", "label", r.id);
+		answer_write(ctx, store_labels_delete(db, r.id, by, &a), 204, &r);
+		free(by);
+	}
 	label_row_free(&r);
-}
-
-/* Does the label's scope let this caller apply (or remove) it? */
-static bool
-scope_allows(struct api_ctx *ctx, const struct label_row *l, bool removing)
-{
-	if (ctx->who.kind != API_TOKEN || strcmp(l->label_scope, "read_write") == 0 ||
-	    (!removing && strcmp(l->label_scope, "read_apply") == 0))
-		return true;
-	api_error(ctx, 403, "label_scope", "label '%s' is %s: agents may not %s it",
-	    l->name, l->label_scope, removing ? "remove" : "apply");
-	return false;
-}
-
-static char *
-actor_ref(const struct api_ctx *ctx)
-{
-	return ctx->who.kind == API_TOKEN ? xasprintf("token:%s", ctx->who.token_id) :
-	    xasprintf("user:%s", ctx->who.user_id);
 }
 
 /*
@@ -397,7 +413,7 @@ message_label_apply(struct api_ctx *ctx)
 			api_error_internal(ctx);
 		goto out;
 	}
-	if (!scope_allows(ctx, &l, false))
+	if (!scope_allows(ctx, &l, LABEL_APPLY))
 		goto out;
 	by = actor_ref(ctx);
 	bool fwd = policy_forward(ctx, db, &l, &m, &copy);
@@ -440,7 +456,7 @@ message_label_remove(struct api_ctx *ctx)
 			api_error_internal(ctx);
 		goto out;
 	}
-	if (!scope_allows(ctx, &l, true))
+	if (!scope_allows(ctx, &l, LABEL_REMOVE))
 		goto out;
 	by = actor_ref(ctx);
 	struct store_audit au = api_audit(ctx, "label.removed", "message", m.id);

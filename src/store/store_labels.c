@@ -142,16 +142,6 @@ store_labels_update(struct store_db *db, const struct label_row *r,
 	return store__write_row(db, &w);
 }
 
-int
-store_labels_delete(struct store_db *db, const char *id,
-    const struct store_audit *audit)
-{
-	struct store_row_write w = { .sql = "DELETE FROM labels WHERE id = ?",
-	    .id = id, .must_change = true, .audit = audit };
-
-	return store__write_row(db, &w);
-}
-
 /* The message's inbox and thread, and the label's name and policies. */
 struct apply_facts {
 	char	 inbox_id[64], thread_id[64];
@@ -306,6 +296,68 @@ store_labels_remove(struct store_db *db, const char *message_id,
 
 	*changed_r = j.changed;
 	return rc;
+}
+
+/* label.removed for every message that loses the label with it. */
+static int
+removed_with_label(sqlite3 *conn, const char *label_id, const char *by)
+{
+	sqlite3_stmt *st = store_prepare(conn, "SELECT ml.message_id, m.inbox_id, "
+	    "m.thread_id, l.name FROM message_labels ml JOIN messages m ON m.id = "
+	    "ml.message_id JOIN labels l ON l.id = ml.label_id WHERE ml.label_id = ? "
+	    "ORDER BY ml.applied_at, ml.message_id");
+	int rc = STORE_ERR_SQL;
+
+	if (!st)
+		return rc;
+	store_bind_text(st, 1, label_id);
+	rc = STORE_OK;
+	while (rc == STORE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		struct apply_facts f = { .label_name = store_col_text(st, 3) };
+		char *message_id = store_col_text(st, 0);
+		store__copy_col(st, 1, f.inbox_id, sizeof(f.inbox_id));
+		store__copy_col(st, 2, f.thread_id, sizeof(f.thread_id));
+		rc = label_event(conn, "label.removed", &f, message_id, label_id, by,
+		    "label_deleted", NULL);
+		free(message_id);
+		free(f.label_name);
+	}
+	store_finish(st);
+	return rc;
+}
+
+struct delete_job {
+	const char			*id, *by;
+	const struct store_audit	*audit;
+};
+
+static int
+delete_fn(sqlite3 *conn, void *arg)
+{
+	const struct delete_job *j = arg;
+	int rc = removed_with_label(conn, j->id, j->by);
+	sqlite3_stmt *st;
+
+	if (rc != STORE_OK)
+		return rc;
+	/* The message_labels rows go with it (ON DELETE CASCADE). */
+	if (!(st = store_prepare(conn, "DELETE FROM labels WHERE id = ?")))
+		return STORE_ERR_SQL;
+	store_bind_text(st, 1, j->id);
+	rc = store_step_done(st);
+	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
+		rc = STORE_ERR_NOT_FOUND;
+	store_finish(st);
+	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+}
+
+int
+store_labels_delete(struct store_db *db, const char *id, const char *removed_by,
+    const struct store_audit *audit)
+{
+	struct delete_job j = { id, removed_by, audit };
+
+	return store_db_write(db, delete_fn, &j);
 }
 
 char *

@@ -1,7 +1,7 @@
 """Labels, label scopes and policies, and auto-label rules applied at
 receive time: mail goes in over SMTP, everything is checked over HTTP
-(and, for the queued forward copies and events, which have no API yet,
-in tenant.db read-only).
+(events through the pull feed GET /v1/events/; the queued forward copies,
+which have no API, in tenant.db read-only).
 
     GENTD_BIN=build/gentd PYTHONPATH=tests/integration:tests/domains \\
         /usr/bin/python3 tests/smtp/test_smtp_labels.py
@@ -149,7 +149,11 @@ class LabelsTest(SmtpTestCase):
         self.assertEqual(st, 200, upd)
         self.assertEqual((upd["name"], upd["label_scope"], upd["color"]),
                          ("urgent", "read_apply", "#e8a045"))
-        st, _, upd = self.req("PATCH", "/v1/labels/%s/" % lab["id"], {"color": None})
+        # Narrowed, it is out of the agent's reach; a person widens it again.
+        self.assertError(self.req("PATCH", "/v1/labels/%s/" % lab["id"], {"color": None}),
+                         403, code="label_scope")
+        st, _, upd = self.req("PATCH", "/v1/labels/%s/" % lab["id"], {
+            "color": None, "label_scope": "read_write"}, token=self.session)
         self.assertEqual((st, upd["color"], upd["name"]), (200, None, "urgent"))
         # Tokens of another inbox do not see it.
         self.assertError(self.req("GET", "/v1/labels/%s/" % lab["id"], token=self.rw2),
@@ -246,18 +250,26 @@ class LabelsTest(SmtpTestCase):
         events = self.events(mid)
         self.assertEqual([e[0] for e in events],
                          ["message.received", "label.applied", "label.removed"])
-        applied = json.loads(events[1][1])
+        applied = events[1][1]
         self.assertEqual((applied["label_id"], applied["source"], applied["notify"]),
                          (lab["id"], "api", False))
         self.assertTrue(applied["by"].startswith("token:tok_"), applied)
 
-    def events(self, mid):
-        conn = self.tenant_db()
-        try:
-            return conn.execute("SELECT type, payload FROM events WHERE message_id = ? "
-                                "ORDER BY seq", (mid,)).fetchall()
-        finally:
-            conn.close()
+    def events(self, mid, inbox=None):
+        """(type, payload) of the message's events, oldest first, read
+        through the pull feed (bounded paging)."""
+        out, cursor = [], "0"
+        for _ in range(50):
+            st, _, page = self.srv.request(
+                "GET", "/v1/events/?limit=200&inbox_id=%s&after=%s" % (
+                    inbox or self.inbox, cursor), token=self.session)
+            self.assertEqual(st, 200, page)
+            out += [(e["type"], e["payload"]) for e in page["data"]
+                    if e["message_id"] == mid]
+            if not page["data"]:
+                return out
+            cursor = page["next_cursor"]
+        raise AssertionError("more than 50 pages of events")
 
     def test_apply_errors(self):
         lab = self.new_label()
@@ -288,6 +300,27 @@ class LabelsTest(SmtpTestCase):
             "read_write": (True, True),
         }
         for scope, (can_apply, can_remove) in want.items():
+            with self.subTest(scope=scope, change=True):
+                # Changing or deleting the label itself: read_write only, or
+                # an agent would widen the scope and then remove it.
+                lab = self.new_label(label_scope=scope, token=self.session)
+                path = "/v1/labels/%s/" % lab["id"]
+                for body in ({"label_scope": "read_write"}, {"name": "renamed"}):
+                    resp = self.req("PATCH", path, body)
+                    if can_remove:
+                        self.assertEqual(resp[0], 200, resp)
+                    else:
+                        self.assertError(resp, 403, code="label_scope")
+                resp = self.req("DELETE", path)
+                if can_remove:
+                    self.assertEqual(resp[0], 204, resp)
+                    continue
+                self.assertError(resp, 403, code="label_scope")
+                st, _, kept = self.req("GET", path)
+                self.assertEqual((st, kept["name"], kept["label_scope"]),
+                                 (200, lab["name"], scope))
+                self.assertEqual(self.req("DELETE", path, token=self.session)[0], 204)
+        for scope, (can_apply, can_remove) in want.items():
             with self.subTest(scope=scope):
                 lab = self.new_label(label_scope=scope, token=self.session)
                 st = self.apply(mid, lab["id"])[0]
@@ -315,6 +348,15 @@ class LabelsTest(SmtpTestCase):
         self.assertEqual(self.req("DELETE", "/v1/labels/%s/" % lab["id"])[0], 204)
         self.assertEqual(self.label_ids(mid), [])
         self.assertError(self.req("GET", "/v1/auto-label-rules/%s/" % r["id"]), 404)
+        # The message lost the label: label.removed, as a removal by hand.
+        events = self.events(mid)
+        # (A rule's label.applied is logged with the message, before it.)
+        self.assertEqual([t for t, _ in events],
+                         ["label.applied", "message.received", "label.removed"])
+        removed = events[-1][1]
+        self.assertEqual((removed["label_id"], removed["label_name"], removed["source"]),
+                         (lab["id"], lab["name"], "label_deleted"))
+        self.assertTrue(removed["by"].startswith("token:tok_"), removed)
 
     # -- auto-label rules: CRUD and order --
 
@@ -479,7 +521,7 @@ class LabelsTest(SmtpTestCase):
                          ["block_reply", "forward_to", "notify", "retention"])
         self.assertEqual(self.queued(mid), [("reviewer@example.org",
                                              "label:" + lab["id"])])
-        applied = [json.loads(p) for t, p in self.events(mid) if t == "label.applied"]
+        applied = [p for t, p in self.events(mid) if t == "label.applied"]
         self.assertEqual(len(applied), 1, applied)
         self.assertEqual((applied[0]["source"], applied[0]["notify"],
                           applied[0]["rule_id"]), ("auto_label_rule", True,
