@@ -34,6 +34,12 @@ struct store_db;
 int api__message_load(struct api_ctx *ctx, struct store_db *db, bool with_raw,
     struct message_row *m);
 
+/* api_messages.c: the inbox's default_timezone (UTC when unset or
+ * unreadable), and a time shown in a zone (UTC when tz is NULL). */
+struct tz;
+const struct tz *api__inbox_tz(struct store_db *db, const char *inbox_id);
+json_t *api__local_time(const struct tz *tz, int64_t ms);
+
 /* api_uploads.c: standard base64 (padding optional, line breaks
  * ignored); NULL when malformed. Caller frees. */
 char *api__base64_decode(const char *in, size_t *len_r);

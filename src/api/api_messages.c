@@ -28,8 +28,8 @@ opt_str(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *
-local_time(const struct tz *tz, int64_t ms)
+json_t *
+api__local_time(const struct tz *tz, int64_t ms)
 {
 	char text[TZ_ISO_LEN];
 
@@ -39,9 +39,8 @@ local_time(const struct tz *tz, int64_t ms)
 	return json_string(text);
 }
 
-/* The inbox's zone (UTC when unset or unreadable). */
-static const struct tz *
-inbox_tz(struct store_db *db, const char *inbox_id)
+const struct tz *
+api__inbox_tz(struct store_db *db, const char *inbox_id)
 {
 	const struct tz *tz = NULL;
 	const char *name, *err;
@@ -69,7 +68,8 @@ message_json(const struct message_row *m, const struct tz *tz)
 	    "subject", opt_str(m->subject), "from", opt_str(m->from_addr),
 	    "to", opt_str(m->to_addrs), "mail_from", m->mail_from,
 	    "rcpt_to", m->rcpt_to, "date", opt_str(m->date_hdr),
-	    "size", (json_int_t)m->size, "received_at", local_time(tz, m->received_at),
+	    "size", (json_int_t)m->size,
+	    "received_at", api__local_time(tz, m->received_at),
 	    "smtp", "client_ip", opt_str(m->client_ip), "helo", opt_str(m->helo),
 	    "tls", m->tls);
 	json_t *trace = m->trace ? json_loads(m->trace, 0, NULL) : NULL;
@@ -226,7 +226,7 @@ messages_list(struct api_ctx *ctx)
 	    api_list_params(ctx, &limit, &cursor_ms, &cursor_id) != 0 ||
 	    !(inbox_id = api_inbox_id(ctx)) || !(db = api_tenant_db(ctx)))
 		goto out;
-	tz = inbox_tz(db, inbox_id);
+	tz = api__inbox_tz(db, inbox_id);
 	if (list_filter(ctx, tz, &f, &text) != 0)
 		goto out;
 	if (store_messages_list(db, inbox_id, &f, limit, cursor_ms, cursor_id, &rows,
@@ -324,7 +324,8 @@ add_header(void *ctx, const char *name, const char *value)
 static json_t *
 message_full_json(struct store_db *db, const struct message_row *m)
 {
-	json_t *j = message_json(m, inbox_tz(db, m->inbox_id)), *headers = json_array();
+	json_t *j = message_json(m, api__inbox_tz(db, m->inbox_id));
+	json_t *headers = json_array();
 
 	mime_each_header(m->raw, m->raw_len, add_header, headers);
 	json_object_set_new(j, "headers", headers);

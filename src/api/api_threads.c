@@ -1,6 +1,7 @@
 /*
  * api_threads.c - conversations: the threads of an inbox, most recently
- * active first, and one thread with its messages in order.
+ * active first, and one thread with its messages in order. Times are
+ * shown in the inbox's default_timezone, as messages are.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +9,12 @@
 #include "gent/api.h"
 #include "gent/store_messages.h"
 #include "gent/store_threads.h"
+#include "api_int.h"
 
 #define THREAD_MESSAGES_MAX 200
 
 static json_t *
-thread_json(const struct thread_row *t)
+thread_json(const struct thread_row *t, const struct tz *tz)
 {
 	json_t *who = t->participants ? json_loads(t->participants, 0, NULL) : NULL;
 
@@ -22,8 +24,8 @@ thread_json(const struct thread_row *t)
 	    "message_count", (json_int_t)t->message_count,
 	    "unread_count", (json_int_t)t->unread_count,
 	    "participants", who ? who : json_array(),
-	    "first_message_at", api_time(t->first_at),
-	    "last_message_at", api_time(t->last_at));
+	    "first_message_at", api__local_time(tz, t->first_at),
+	    "last_message_at", api__local_time(tz, t->last_at));
 }
 
 static void
@@ -45,9 +47,10 @@ threads_list(struct api_ctx *ctx)
 	    &more) != STORE_OK) {
 		api_error_internal(ctx);
 	} else {
+		const struct tz *tz = api__inbox_tz(db, inbox_id);
 		json_t *items = json_array();
 		for (int i = 0; i < n; i++)
-			json_array_append_new(items, thread_json(&rows[i]));
+			json_array_append_new(items, thread_json(&rows[i], tz));
 		api_list_reply(ctx, items, more, n ? rows[n - 1].last_at : 0,
 		    n ? rows[n - 1].id : NULL);
 	}
@@ -59,7 +62,7 @@ out:
 
 /* Summary fields of a thread's message (bodies stay behind their own GET). */
 static json_t *
-item_json(const struct message_row *m)
+item_json(const struct message_row *m, const struct tz *tz)
 {
 	json_t *labels = m->labels_json ? json_loads(m->labels_json, 0, NULL) : NULL;
 
@@ -67,7 +70,7 @@ item_json(const struct message_row *m)
 	    "subject", m->subject ? json_string(m->subject) : json_null(),
 	    "from", m->from_addr ? json_string(m->from_addr) : json_null(),
 	    "to", m->to_addrs ? json_string(m->to_addrs) : json_null(),
-	    "received_at", api_time(m->received_at), "read", m->is_read,
+	    "received_at", api__local_time(tz, m->received_at), "read", m->is_read,
 	    "has_attachments", m->n_attachments > 0,
 	    "labels", labels ? labels : json_array());
 }
@@ -101,10 +104,11 @@ threads_get(struct api_ctx *ctx)
 	    &rows, &n, &more) != STORE_OK) {
 		api_error_internal(ctx);
 	} else {
-		json_t *j = thread_json(&t), *items = json_array();
+		const struct tz *tz = api__inbox_tz(db, t.inbox_id);
+		json_t *j = thread_json(&t, tz), *items = json_array();
 		/* The list is newest first; a conversation reads oldest first. */
 		for (int i = n - 1; i >= 0; i--)
-			json_array_append_new(items, item_json(&rows[i]));
+			json_array_append_new(items, item_json(&rows[i], tz));
 		json_object_set_new(j, "messages", items);
 		json_object_set_new(j, "messages_truncated", json_boolean(more));
 		api_reply(ctx, 200, j);

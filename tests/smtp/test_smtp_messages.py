@@ -225,6 +225,13 @@ class MessagesTest(SmtpTestCase):
         zoned = urllib.parse.quote((utc + datetime.timedelta(minutes=1)).strftime(
             "%Y-%m-%dT%H:%M:%SZ"))
         self.assertEqual(self.ids(loc, "after=" + zoned), [])
+        # Threads show the same times in the same zone.
+        st, _, thr = self.req(loc, "GET", "/v1/threads/%s/" % m["thread_id"])
+        self.assertEqual(st, 200, thr)
+        self.assertEqual((thr["first_message_at"], thr["last_message_at"],
+                          thr["messages"][0]["received_at"]), (shown, shown, shown))
+        st, _, lst = self.req(loc, "GET", "/v1/threads/?limit=1")
+        self.assertEqual((st, lst["data"][0]["last_message_at"]), (200, shown))
         # Another inbox stays in UTC.
         other = self.deliver("bot2", "utc probe")
         self.assertTrue(other["received_at"].endswith("Z"), other["received_at"])
