@@ -159,6 +159,14 @@ struct store_audit api_audit(const struct api_ctx *ctx, const char *action,
 /** ISO 8601 string or JSON null for a ms timestamp (0 or <0 = null). */
 json_t *api_time(int64_t ms);
 
+struct audit_check;
+/** One database's chain check as JSON: ok, rows, chained, keyed_from,
+ *  first_bad_seq, problem (new reference). */
+json_t *api_audit_check_json(const struct audit_check *k);
+/** The answer of GET /v1/audit/verify/ for a tenant: {ok, tenant, account}
+ *  (new reference), or NULL when a database could not be read. */
+json_t *api_audit_verify_json(struct store *store, struct store_db *tenant);
+
 /* Route tables, one per resource file. */
 extern const struct api_route api_health_routes[];
 extern const struct api_route api_openapi_routes[];

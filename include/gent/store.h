@@ -31,7 +31,11 @@ enum {
 /** A write step: runs inside the writer's transaction; non-0 rolls it back. */
 typedef int (*store_write_fn)(sqlite3 *conn, void *arg);
 
-/** Open data_dir/control.db, apply migrations, start its writer. */
+/**
+ * Read data_dir/audit.key (made on first start, 0600; an unreadable or
+ * wrong-sized one is an error), open data_dir/control.db, apply
+ * migrations, start its writer.
+ */
 int store_open(struct store **store_r, const char *data_dir, char **error_r);
 /** Stop writers and close every database. Accepts NULL. */
 void store_close(struct store **store);
@@ -89,11 +93,18 @@ int store_audit_write(struct store_db *db, const struct store_audit *a);
 #define AUDIT_OPTIONAL_FIELD 10	/* inbox_id: hashed only when set, so rows
 				 * from before it existed keep their hash */
 
-/** The chained hash of an audit row: SHA-256 hex over the previous row's
- *  hash and the row's fields in that order. */
-void store_audit_hash(const char *prev, const char *const fields[AUDIT_HASHED_FIELDS],
-    char out[65]);
-/** Append an audit row; call inside the write function of the change. */
+#define STORE_AUDIT_KEY_LEN 32	/* data_dir/audit.key */
+
+/**
+ * The chained hash of an audit row, hex, over the previous row's hash and
+ * the row's fields in that order: HMAC-SHA256 under key (the audit key),
+ * or with key NULL the plain SHA-256 of rows written before chains were
+ * keyed (they are still checked with it).
+ */
+void store_audit_hash(const unsigned char *key, const char *prev,
+    const char *const fields[AUDIT_HASHED_FIELDS], char out[65]);
+/** Append an audit row and move the database's audit head to it; call
+ *  inside the write function of the change (on the writer thread). */
 int store_audit_append(sqlite3 *conn, const struct store_audit *a);
 
 #endif

@@ -34,19 +34,28 @@ int store_audit_list(struct store_db *db, const struct audit_filter *f, int limi
 void audit_rows_free(struct audit_row *rows, int n);
 
 struct audit_check {
+	bool	 ok;		/* the chain and its head hold */
 	int64_t	 rows;		/* rows read */
 	int64_t	 chained;	/* of them, rows with a hash */
-	int64_t	 first_bad_seq;	/* 0 = the chain holds */
-	char	 why[160];
+	int64_t	 keyed_from;	/* the head's first keyed seq; 0 = no valid head */
+	int64_t	 first_bad_seq;	/* the first row that does not hold, 0 = none
+				 * (or only the head is wrong: see why) */
+	char	 why[200];	/* what is wrong, "" when ok */
 };
 
 /**
  * Remove rows older than cutoff (retention) in one transaction, keeping
- * the chain checkable: the first row left becomes its anchor. The
- * append-only triggers are lifted only inside that transaction.
+ * the chain checkable: the audit head is re-anchored to the first row
+ * left. The append-only triggers are lifted only inside that transaction.
+ * INVALID (nothing removed) when the head is missing or does not verify.
  */
 int store_audit_prune(struct store_db *db, int64_t cutoff, int *removed_r);
-/** Re-compute the whole chain in seq order. */
+/**
+ * Re-compute the whole chain in seq order against the audit head (keyed
+ * rows with the audit key, older rows with plain SHA-256) and check that
+ * the head's MAC holds and it names the newest row. Non-OK only when the
+ * database could not be read; out->ok says whether the log is intact.
+ */
 int store_audit_verify(struct store_db *db, struct audit_check *out);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "gent/store.h"
 
@@ -15,6 +16,13 @@ json_t *tenant_settings_effective(const char *settings_json);
 /** The tenant's governance tier: "standard", "token_controls" or "full". */
 char *tenant_settings_governance_tier(struct store_db *control,
     const char *tenant_id);
+/**
+ * How long the tenant's audit log, and its event and webhook delivery
+ * logs, are kept, in ms: its audit_retention_days when it set one, else
+ * fallback_ms (the installation's audit_retention).
+ */
+uint64_t tenant_settings_audit_retention(struct store_db *control,
+    const char *tenant_id, uint64_t fallback_ms);
 /** True when the tier includes token pause/resume. */
 bool tenant_settings_tier_has_token_controls(const char *tier);
 /** The reference document for GET /v1/tenants/reference/ (new ref). */

@@ -3,6 +3,7 @@
  *   create-user       a tenant (if new) and a user in it
  *   create-inbox      an inbox for a tenant (same store call as the API)
  *   approve-waitlist  issue a sign-up token for a waitlist entry
+ *   verify-audit      check the audit chains (exit 0 intact, 1 not)
  * Each prints one JSON object on stdout. They go through the same store
  * functions as the API, so audit rows are written the same way.
  */
@@ -15,9 +16,11 @@
 
 #include "gent/addr.h"
 #include "gent/admin.h"
+#include "gent/api.h"
 #include "gent/ids.h"
 #include "gent/password.h"
 #include "gent/store_accounts.h"
+#include "gent/store_audit.h"
 #include "gent/store_tokens.h"
 #include "gent/timefmt.h"
 #include "gent/util.h"
@@ -27,7 +30,10 @@ const char admin_usage[] =
     "        [--tenant NAME] [--role owner|admin|member]\n"
     "  gentd admin create-inbox --config FILE --tenant-id ID --address A\n"
     "        [--display-name NAME]\n"
-    "  gentd admin approve-waitlist --config FILE --email E\n";
+    "  gentd admin approve-waitlist --config FILE --email E\n"
+    "  gentd admin verify-audit --config FILE [--tenant-id ID]\n"
+    "        check the audit hash chains (all tenants when no ID is given);\n"
+    "        exit 0 when intact, 1 when not\n";
 
 #define SIGNUP_TOKEN_TTL_MS (7LL * 24 * 3600 * 1000)
 
@@ -157,6 +163,76 @@ approve_waitlist(struct store *store, const struct admin_args *a)
 	return rc;
 }
 
+/* control.db and every tenant's database: {ok, account, tenants: {id: check}}. */
+static json_t *
+verify_all(struct store *store)
+{
+	struct audit_check c;
+	json_t *tenants;
+	char **ids = NULL;
+	int n = 0;
+	bool ok;
+
+	if (store_audit_verify(store_control(store), &c) != STORE_OK ||
+	    store_tenants_ids(store_control(store), &ids, &n) != STORE_OK)
+		return NULL;
+	ok = c.ok;
+	tenants = json_object();
+	for (int i = 0; i < n; i++) {
+		struct audit_check t;
+		struct store_db *db;
+		char *err = NULL;
+		if (store_tenant(store, ids[i], &db, &err) != 0 ||
+		    store_audit_verify(db, &t) != STORE_OK) {
+			json_object_set_new(tenants, ids[i], json_pack("{s:b, s:s}",
+			    "ok", 0, "problem", err ? err : "cannot read the database"));
+			ok = false;
+		} else {
+			json_object_set_new(tenants, ids[i], api_audit_check_json(&t));
+			ok = ok && t.ok;
+		}
+		free(err);
+		free(ids[i]);
+	}
+	free(ids);
+	return json_pack("{s:b, s:o, s:o}", "ok", ok, "account",
+	    api_audit_check_json(&c), "tenants", tenants);
+}
+
+/* The answer of GET /v1/audit/verify/ for one tenant, or for all. */
+static int
+verify_audit(struct store *store, const struct admin_args *a)
+{
+	struct tenant_row t;
+	struct store_db *db;
+	json_t *answer;
+	char *err = NULL;
+	int rc;
+
+	if (!a->tenant_id) {
+		answer = verify_all(store);
+	} else if (!ids_is_id(a->tenant_id, "ten")) {
+		return fail("--tenant-id must be a tenant id (ten_...)");
+	} else if ((rc = store_tenants_get(store_control(store), a->tenant_id,
+	    &t)) != STORE_OK) {
+		return fail(rc == STORE_ERR_NOT_FOUND ? "no such tenant" :
+		    "store error (see log)");
+	} else {
+		tenant_row_free(&t);
+		if (store_tenant(store, a->tenant_id, &db, &err) != 0) {
+			fprintf(stderr, "gentd admin: %s\n", err);
+			free(err);
+			return 1;
+		}
+		answer = api_audit_verify_json(store, db);
+	}
+	if (!answer)
+		return fail("store error (see log)");
+	rc = json_is_true(json_object_get(answer, "ok")) ? 0 : 1;
+	print_json(answer);
+	return rc;
+}
+
 static int
 parse_args(int argc, char **argv, struct admin_args *a)
 {
@@ -213,6 +289,8 @@ admin_main(const struct conf *conf, int argc, char **argv)
 		rc = create_inbox(store, &a);
 	else if (strcmp(argv[0], "approve-waitlist") == 0)
 		rc = approve_waitlist(store, &a);
+	else if (strcmp(argv[0], "verify-audit") == 0)
+		rc = verify_audit(store, &a);
 	else {
 		fprintf(stderr, "gentd admin: unknown command '%s'\nusage:\n%s",
 		    argv[0], admin_usage);

@@ -1,8 +1,10 @@
 /*
  * api_audit.c - the audit log (guide 06): read-only. No route changes or
- * deletes an entry; the trail is a hash chain per database, and
- * GET /v1/audit/verify/ re-computes it to show whether the files were
- * edited behind gentd's back.
+ * deletes an entry; the trail is a hash chain per database, keyed with
+ * the server audit key and closed by an authenticated head, and
+ * GET /v1/audit/verify/ (and `gentd admin verify-audit`, which prints the
+ * same answer) re-computes it to show whether the files were edited
+ * behind gentd's back.
  *
  * A tenant's trail is in two places: account-level changes (tokens,
  * inboxes, domains, sessions) in control.db, mail-level ones (messages,
@@ -124,30 +126,41 @@ out:
 	free(cursor_id);
 }
 
-static json_t *
-check_json(const struct audit_check *k)
+json_t *
+api_audit_check_json(const struct audit_check *k)
 {
-	return json_pack("{s:b, s:I, s:I, s:o, s:o}", "ok", k->first_bad_seq == 0,
+	return json_pack("{s:b, s:I, s:I, s:o, s:o, s:o}", "ok", k->ok,
 	    "rows", (json_int_t)k->rows, "chained", (json_int_t)k->chained,
+	    "keyed_from", k->keyed_from ? json_integer(k->keyed_from) : json_null(),
 	    "first_bad_seq", k->first_bad_seq ? json_integer(k->first_bad_seq) : json_null(),
-	    "problem", k->first_bad_seq ? json_string(k->why) : json_null());
+	    "problem", k->ok ? json_null() : json_string(k->why));
+}
+
+json_t *
+api_audit_verify_json(struct store *store, struct store_db *tenant)
+{
+	struct audit_check t, c;
+
+	if (store_audit_verify(tenant, &t) != STORE_OK ||
+	    store_audit_verify(store_control(store), &c) != STORE_OK)
+		return NULL;
+	return json_pack("{s:b, s:o, s:o}", "ok", t.ok && c.ok,
+	    "tenant", api_audit_check_json(&t), "account", api_audit_check_json(&c));
 }
 
 static void
 audit_verify(struct api_ctx *ctx)
 {
-	struct audit_check t, c;
 	struct store_db *db;
+	json_t *answer;
 
 	if (may_read(ctx) || !(db = api_tenant_db(ctx)))
 		return;
-	if (store_audit_verify(db, &t) != STORE_OK ||
-	    store_audit_verify(store_control(ctx->app->store), &c) != STORE_OK) {
+	if (!(answer = api_audit_verify_json(ctx->app->store, db))) {
 		api_error_internal(ctx);
 		return;
 	}
-	api_reply(ctx, 200, json_pack("{s:b, s:o, s:o}", "ok", !t.first_bad_seq &&
-	    !c.first_bad_seq, "tenant", check_json(&t), "account", check_json(&c)));
+	api_reply(ctx, 200, answer);
 }
 
 const struct api_route api_audit_routes[] = {

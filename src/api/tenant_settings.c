@@ -68,6 +68,26 @@ tenant_settings_governance_tier(struct store_db *control, const char *tenant_id)
 	return tier;
 }
 
+uint64_t
+tenant_settings_audit_retention(struct store_db *control, const char *tenant_id,
+    uint64_t fallback_ms)
+{
+	struct tenant_row t;
+	uint64_t keep = fallback_ms;
+
+	if (store_tenants_get(control, tenant_id, &t) != STORE_OK)
+		return keep;
+	/* The stored settings, not the effective ones: the default of 90
+	 * days there stands for the installation's audit_retention. */
+	json_t *stored = t.settings_json ? json_loads(t.settings_json, 0, NULL) : NULL;
+	json_t *days = json_object_get(stored, "audit_retention_days");
+	if (json_is_integer(days) && !tenant_settings_check("audit_retention_days", days))
+		keep = (uint64_t)json_integer_value(days) * 24 * 3600 * 1000;
+	json_decref(stored);
+	tenant_row_free(&t);
+	return keep;
+}
+
 bool
 tenant_settings_tier_has_token_controls(const char *tier)
 {

@@ -2,7 +2,10 @@
  * expiry.c - the retention sweep timer (see expiry.h). One sweep at a
  * time: a tick during a sweep is skipped. A tenant whose batch filled
  * up is swept again at once, a bounded number of times, so a backlog
- * drains without one sweep holding the writer for long.
+ * drains without one sweep holding the writer for long. A tenant's
+ * audit, event and webhook delivery logs are kept for its
+ * audit_retention_days when it set one (PATCH /v1/tenants/), else for
+ * the installation's audit_retention.
  */
 #include <stdlib.h>
 
@@ -14,6 +17,7 @@
 #include "gent/store_expiry.h"
 #include "gent/store_idempotency.h"
 #include "gent/store_uploads.h"
+#include "gent/tenant_settings.h"
 #include "gent/timefmt.h"
 #include "gent/util.h"
 
@@ -34,38 +38,41 @@ maybe_free(struct expiry *e)
 		free(e);
 }
 
+/* keep: how long entries are kept (ms); setting: what decided it, for
+ * the log. */
 static void
-prune_audit(struct app *app, struct store_db *db, const char *name)
+prune_audit(struct store_db *db, const char *name, uint64_t keep,
+    const char *setting)
 {
 	int removed = 0;
 
-	if (store_audit_prune(db, time_now_ms() - (int64_t)app->conf->audit_retention,
-	    &removed) != STORE_OK)
+	if (store_audit_prune(db, time_now_ms() - (int64_t)keep, &removed) != STORE_OK)
 		log_error("expiry", NULL, "pruning the audit log of %s failed", name);
 	else if (removed)
-		log_info("expiry", NULL, "%s: %d audit entries past audit_retention "
-		    "removed", name, removed);
+		log_info("expiry", NULL, "%s: %d audit entries past %s removed",
+		    name, removed, setting);
 }
 
 /* The webhook delivery log and the event log are kept as long as the
  * audit log. */
 static void
-prune_deliveries(struct app *app, struct store_db *db, const char *name)
+prune_deliveries(struct store_db *db, const char *name, uint64_t keep,
+    const char *setting)
 {
 	int removed = 0;
 
-	int64_t cutoff = time_now_ms() - (int64_t)app->conf->audit_retention;
+	int64_t cutoff = time_now_ms() - (int64_t)keep;
 
 	if (store_deliveries_prune(db, cutoff, &removed) != STORE_OK)
 		log_error("expiry", NULL, "pruning the webhook deliveries of %s failed", name);
 	else if (removed)
-		log_info("expiry", NULL, "%s: %d webhook deliveries past audit_retention "
-		    "removed", name, removed);
+		log_info("expiry", NULL, "%s: %d webhook deliveries past %s "
+		    "removed", name, removed, setting);
 	if (store_events_prune(db, cutoff, &removed) != STORE_OK)
 		log_error("expiry", NULL, "pruning the event log of %s failed", name);
 	else if (removed)
-		log_info("expiry", NULL, "%s: %d events past audit_retention removed",
-		    name, removed);
+		log_info("expiry", NULL, "%s: %d events past %s removed",
+		    name, removed, setting);
 }
 
 static void
@@ -80,8 +87,13 @@ sweep_tenant(struct app *app, const char *tenant_id)
 		free(err);
 		return;
 	}
-	prune_audit(app, db, tenant_id);
-	prune_deliveries(app, db, tenant_id);
+	/* The tenant's audit_retention_days, when it set one. */
+	uint64_t keep = tenant_settings_audit_retention(store_control(app->store),
+	    tenant_id, app->conf->audit_retention);
+	const char *setting = keep == app->conf->audit_retention ?
+	    "audit_retention" : "audit_retention_days";
+	prune_audit(db, tenant_id, keep, setting);
+	prune_deliveries(db, tenant_id, keep, setting);
 	if (store_uploads_prune(db, time_now_ms()) != STORE_OK)
 		log_error("expiry", NULL, "pruning the uploads of %s failed", tenant_id);
 	for (int round = 0; round < ROUNDS_PER_TENANT && r.more; round++) {
@@ -110,7 +122,10 @@ sweep_run(uv_work_t *w)
 		free(ids[i]);
 	}
 	free(ids);
-	prune_audit(e->app, store_control(e->app->store), "control");
+	/* control.db holds every tenant's account-level rows in one chain,
+	 * cut only at its start: the installation's setting decides. */
+	prune_audit(store_control(e->app->store), "control",
+	    e->app->conf->audit_retention, "audit_retention");
 	/* Idempotency keys are promised for 24 hours; keep them two days. */
 	if (store_idem_prune(store_control(e->app->store), time_now_ms() -
 	    IDEM_KEEP_MS) != STORE_OK)

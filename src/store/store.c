@@ -1,12 +1,23 @@
 /*
- * store.c - the set of databases under data_dir, and SQL helpers shared by
- * every query file.
+ * store.c - the set of databases under data_dir, the audit key they share,
+ * and SQL helpers shared by every query file.
+ *
+ * The audit key is read (or made) before any database is opened, so every
+ * database is opened with it; the start that makes it also opens every
+ * existing tenant database, which then gets its first audit head (see
+ * store_audit_head.c): a database seen without a head after that start
+ * was edited, and is reported instead of being given a new one.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gent/ids.h"
 #include "gent/log.h"
@@ -44,6 +55,35 @@ tune_sqlite_once(void)
 	pthread_once(&once, sqlite_config);
 }
 
+/*
+ * The start that made the audit key: open every tenant database now so
+ * each gets its first audit head while that is allowed. One that cannot
+ * be opened is logged; its log will report a missing head.
+ */
+static void
+start_tenant_heads(struct store *s, const char *tenants)
+{
+	DIR *d = opendir(tenants);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct store_db *db;
+		char *err = NULL, *path;
+		if (!ids_is_id(e->d_name, "ten"))
+			continue;
+		path = xasprintf("%s/%s/tenant.db", tenants, e->d_name);
+		if (access(path, F_OK) == 0 &&
+		    store_tenant(s, e->d_name, &db, &err) != 0) {
+			log_error("store", NULL, "%s", err);
+			free(err);
+		}
+		free(path);
+	}
+	closedir(d);
+}
+
 int
 store_open(struct store **store_r, const char *data_dir, char **error_r)
 {
@@ -57,8 +97,12 @@ store_open(struct store **store_r, const char *data_dir, char **error_r)
 	s->data_dir = xstrdup(data_dir);
 	pthread_mutex_init(&s->tenants_lock, NULL);
 	if (make_dir(data_dir, error_r) == 0 && make_dir(tenants, error_r) == 0 &&
-	    store__db_open(&s->control, path, "control", NULL, error_r) == 0)
+	    store__audit_key_load(data_dir, &s->audit_key, error_r) == 0 &&
+	    store__db_open(&s->control, path, "control", NULL, &s->audit_key,
+	    error_r) == 0)
 		rc = 0;
+	if (rc == 0 && s->audit_key.created)
+		start_tenant_heads(s, tenants);
 	free(tenants);
 	free(path);
 	if (rc != 0)
@@ -81,6 +125,7 @@ store_close(struct store **sp)
 	}
 	store__db_close(&s->control);
 	pthread_mutex_destroy(&s->tenants_lock);
+	OPENSSL_cleanse(&s->audit_key, sizeof(s->audit_key));
 	free(s->data_dir);
 	free(s);
 	*sp = NULL;
@@ -101,7 +146,8 @@ open_tenant(struct store *s, const char *tenant_id, struct store_db **db_r,
 	int rc = -1;
 
 	if (make_dir(dir, error_r) == 0 &&
-	    store__db_open(db_r, path, "tenant", tenant_id, error_r) == 0)
+	    store__db_open(db_r, path, "tenant", tenant_id, &s->audit_key,
+	    error_r) == 0)
 		rc = 0;
 	free(dir);
 	free(path);
@@ -167,7 +213,8 @@ store_step_done(sqlite3_stmt *st)
 	return STORE_ERR_SQL;
 }
 
-/* The hash of the newest row (the chain's end), or "" when none has one. */
+/* The hash of the newest row (the chain's end), or "" when none has one:
+ * where a row follows when the head cannot say. */
 static void
 chain_end(sqlite3 *conn, char out[IDS_DIGEST_HEX_LEN + 1])
 {
@@ -180,15 +227,42 @@ chain_end(sqlite3 *conn, char out[IDS_DIGEST_HEX_LEN + 1])
 	store_finish(st);
 }
 
+static void
+to_hex(const unsigned char *md, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[md[i] >> 4];
+		out[2 * i + 1] = digits[md[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
 void
-store_audit_hash(const char *prev, const char *const fields[AUDIT_HASHED_FIELDS],
-    char out[IDS_DIGEST_HEX_LEN + 1])
+store__audit_hmac_hex(const unsigned char key[STORE_AUDIT_KEY_LEN],
+    const void *data, size_t len, char out[IDS_DIGEST_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	const unsigned char *done = HMAC(EVP_sha256(), key, STORE_AUDIT_KEY_LEN,
+	    data, len, md, &n);
+
+	gent_assert(done != NULL && n == IDS_DIGEST_HEX_LEN / 2);
+	to_hex(md, n, out);
+}
+
+void
+store_audit_hash(const unsigned char *key, const char *prev,
+    const char *const fields[AUDIT_HASHED_FIELDS], char out[IDS_DIGEST_HEX_LEN + 1])
 {
 	struct buf b = { 0 };
 
 	/* Length-prefixed, so no choice of field contents can collide with
-	 * another split of the same bytes; NULL is distinct from "". */
-	buf_printf(&b, "gentd-audit-v1|%s", prev);
+	 * another split of the same bytes; NULL is distinct from "". The
+	 * version names the function, so a keyed row is never taken for a
+	 * legacy one. */
+	buf_printf(&b, "gentd-audit-%s|%s", key ? "v2" : "v1", prev);
 	for (int i = 0; i < AUDIT_HASHED_FIELDS; i++) {
 		if (i == AUDIT_OPTIONAL_FIELD && !fields[i])
 			continue;
@@ -197,32 +271,61 @@ store_audit_hash(const char *prev, const char *const fields[AUDIT_HASHED_FIELDS]
 		else
 			buf_append_str(&b, "|-");
 	}
-	ids_sha256_hex(b.data, b.len, out);
+	if (key)
+		store__audit_hmac_hex(key, b.data, b.len, out);
+	else
+		ids_sha256_hex(b.data, b.len, out);
 	buf_free(&b);
+}
+
+/* Where the next row follows: the head's newest hash when the head holds
+ * (so rows cut off the end stay missing), else the last hash in the table,
+ * leaving the head as it is for the check to report. */
+static bool
+append_after(sqlite3 *conn, struct store_db *db, struct audit_head *h,
+    char prev[IDS_DIGEST_HEX_LEN + 1])
+{
+	int rc = store__audit_head_read(conn, db, h);
+
+	if (rc == STORE_OK && h->valid) {
+		snprintf(prev, IDS_DIGEST_HEX_LEN + 1, "%s", h->hash);
+		return true;
+	}
+	log_warn("store", NULL, "%s: the audit head is %s; appending without it",
+	    db->path, rc == STORE_ERR_NOT_FOUND ? "missing" : "not valid");
+	chain_end(conn, prev);
+	return false;
 }
 
 int
 store_audit_append(sqlite3 *conn, const struct store_audit *a)
 {
+	struct store_db *db = store__writer_db(conn);
 	sqlite3_stmt *st = store_prepare(conn,
 	    "INSERT INTO audit (id, tenant_id, actor_type, actor_id, action, "
 	    "target_type, target_id, detail, request_id, created_at, prev_hash, hash, "
 	    "inbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	char *id = ids_new("aud"), prev[IDS_DIGEST_HEX_LEN + 1], hash[IDS_DIGEST_HEX_LEN + 1];
+	char *id, prev[IDS_DIGEST_HEX_LEN + 1], hash[IDS_DIGEST_HEX_LEN + 1];
+	struct audit_head h;
 	char when[24];
+	bool moves_head;
 	int rc;
 
-	if (!st) {
-		free(id);
+	if (!st || !db) {
+		if (!db)
+			log_error("store", NULL, "audit row appended outside its "
+			    "database's writer");
+		store_finish(st);
 		return STORE_ERR_SQL;
 	}
+	id = ids_new("aud");
 	snprintf(when, sizeof(when), "%lld", (long long)time_now_ms());
 	const char *fields[AUDIT_HASHED_FIELDS] = { id, a->tenant_id, a->actor_type,
 	    a->actor_id, a->action, a->target_type, a->target_id,
 	    a->detail_json ? a->detail_json : "{}", a->request_id, when,
 	    a->inbox_id && *a->inbox_id ? a->inbox_id : NULL };
-	chain_end(conn, prev);
-	store_audit_hash(prev, fields, hash);
+	moves_head = append_after(conn, db, &h, prev);
+	store_audit_hash(db->audit_key->key, prev, fields, hash);
 	for (int i = 0; i < 9; i++)
 		store_bind_text(st, i + 1, fields[i]);
 	sqlite3_bind_int64(st, 10, strtoll(when, NULL, 10));
@@ -232,6 +335,11 @@ store_audit_append(sqlite3 *conn, const struct store_audit *a)
 	rc = store_step_done(st);
 	store_finish(st);
 	free(id);
+	if (rc == STORE_OK && moves_head) {
+		h.seq = sqlite3_last_insert_rowid(conn);
+		snprintf(h.hash, sizeof(h.hash), "%s", hash);
+		rc = store__audit_head_write(conn, db, &h);
+	}
 	return rc;
 }
 

@@ -1,16 +1,23 @@
 /*
- * store_audit.c - audit rows: listing and the chain check.
+ * store_audit.c - audit rows: listing, the prune, and the chain check.
  *
- * The check walks rows by seq: every chained row's prev_hash must be the
- * hash of the chained row before it (or "" for the first), and its hash
- * must be what store_audit_hash() gives for its fields. A changed field,
- * a row taken out or put in between breaks one of the two.
+ * The check walks rows by seq inside one read transaction, starting from
+ * the anchor in the audit head: every chained row's prev_hash must be the
+ * hash of the chained row before it, and its hash what store_audit_hash()
+ * gives for its fields - under the audit key from the head's keyed_from
+ * on (a row there without a hash fails), plain SHA-256 before it (rows
+ * written before chains were keyed; rows with no hash at all are allowed
+ * only before the first chained one). Then the head itself must hold: its
+ * MAC right for this key and database, and its seq and hash those of the
+ * newest row. A changed field, a row taken out or put in between, rows
+ * cut off the end or a head moved without the key each break one of these.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gent/ids.h"
+#include "gent/log.h"
 #include "gent/store_audit.h"
 #include "gent/util.h"
 #include "store_int.h"
@@ -97,9 +104,11 @@ store_audit_list(struct store_db *db, const struct audit_filter *f, int limit,
 	return rc;
 }
 
-/* Does row a hold at its place after prev (the previous chained hash)? */
+/* Does row a hold at its place after prev? key NULL: a row from before
+ * chains were keyed, hashed with plain SHA-256. */
 static bool
-row_holds(const struct audit_row *a, const char *prev, char *why, size_t cap)
+row_holds(const struct audit_row *a, const unsigned char *key, const char *prev,
+    char *why, size_t cap)
 {
 	char when[24], want[IDS_DIGEST_HEX_LEN + 1];
 
@@ -112,7 +121,7 @@ row_holds(const struct audit_row *a, const char *prev, char *why, size_t cap)
 		    "(a row was removed, added or changed before it)", (long long)a->seq);
 		return false;
 	}
-	store_audit_hash(prev, fields, want);
+	store_audit_hash(key, prev, fields, want);
 	if (strcmp(want, a->hash) != 0) {
 		snprintf(why, cap, "row %lld was changed after it was written",
 		    (long long)a->seq);
@@ -121,23 +130,29 @@ row_holds(const struct audit_row *a, const char *prev, char *why, size_t cap)
 	return true;
 }
 
-/* Where the chain must begin: "" or the anchor left by a prune. */
-static void
-anchor_of(sqlite3 *conn, char out[IDS_DIGEST_HEX_LEN + 1])
-{
-	sqlite3_stmt *st = store_prepare(conn, "SELECT prev_hash FROM audit_anchor "
-	    "WHERE id = 1");
-
-	out[0] = '\0';
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		store__copy_col(st, 0, out, IDS_DIGEST_HEX_LEN + 1);
-	store_finish(st);
-}
-
 struct prune_job {
 	int64_t	 cutoff;
 	int	 removed;
 };
+
+/* The hash the oldest row left follows: the prev_hash of the first
+ * chained row, or (none left) the newest hash, which the next row will
+ * follow. */
+static int
+reanchor(sqlite3 *conn, struct audit_head *h)
+{
+	sqlite3_stmt *st = store_prepare(conn, "SELECT prev_hash FROM audit "
+	    "WHERE hash IS NOT NULL ORDER BY seq LIMIT 1");
+
+	if (!st)
+		return STORE_ERR_SQL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		store__copy_col(st, 0, h->anchor, sizeof(h->anchor));
+	else
+		snprintf(h->anchor, sizeof(h->anchor), "%s", h->hash);
+	store_finish(st);
+	return STORE_OK;
+}
 
 static int
 prune_fn(sqlite3 *conn, void *arg)
@@ -146,9 +161,17 @@ prune_fn(sqlite3 *conn, void *arg)
 	static const char *const lift = "DROP TRIGGER audit_no_delete";
 	static const char *const restore = "CREATE TRIGGER audit_no_delete BEFORE "
 	    "DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END";
+	struct store_db *db = store__writer_db(conn);
+	struct audit_head h;
 	sqlite3_stmt *st;
 	int rc = STORE_ERR_SQL;
 
+	/* A log whose head does not hold is evidence: none of it goes. */
+	if (!db || store__audit_head_read(conn, db, &h) != STORE_OK || !h.valid) {
+		log_error("store", NULL, "%s: the audit head is missing or not "
+		    "valid; the audit log is not pruned", db ? db->path : "?");
+		return STORE_ERR_INVALID;
+	}
 	if (sqlite3_exec(conn, lift, NULL, NULL, NULL) != SQLITE_OK)
 		return STORE_ERR_SQL;
 	st = store_prepare(conn, "DELETE FROM audit WHERE created_at < ?");
@@ -159,18 +182,8 @@ prune_fn(sqlite3 *conn, void *arg)
 	}
 	store_finish(st);
 	/* The first row left (if any) now starts the chain. */
-	if (rc == STORE_OK && j->removed > 0) {
-		/* No row left: the next one starts a new chain from "". */
-		st = store_prepare(conn, "INSERT OR REPLACE INTO audit_anchor (id, "
-		    "prev_hash, pruned_before) VALUES (1, coalesce((SELECT prev_hash FROM "
-		    "audit WHERE hash IS NOT NULL ORDER BY seq LIMIT 1), ''), ?)");
-		rc = STORE_ERR_SQL;
-		if (st) {
-			sqlite3_bind_int64(st, 1, j->cutoff);
-			rc = store_step_done(st);
-		}
-		store_finish(st);
-	}
+	if (rc == STORE_OK && j->removed > 0 && (rc = reanchor(conn, &h)) == STORE_OK)
+		rc = store__audit_head_write(conn, db, &h);
 	if (sqlite3_exec(conn, restore, NULL, NULL, NULL) != SQLITE_OK)
 		rc = STORE_ERR_SQL;
 	if (rc == STORE_OK && j->removed > 0) {
@@ -193,39 +206,141 @@ store_audit_prune(struct store_db *db, int64_t cutoff, int *removed_r)
 	return rc;
 }
 
+/* The walk of store_audit_verify(). */
+struct chain_walk {
+	const unsigned char	*key;
+	struct audit_head	 head;		/* valid */
+	bool			 chain_began;	/* a row with a hash was seen */
+	char			 prev[IDS_DIGEST_HEX_LEN + 1];
+	int64_t			 last_seq;	/* the newest row, 0 when none */
+	char			 last_hash[IDS_DIGEST_HEX_LEN + 1];
+	int64_t			 past_head;	/* first row after head.seq */
+};
+
+static void
+fail_at(struct audit_check *out, int64_t seq, const char *why)
+{
+	out->first_bad_seq = seq;
+	snprintf(out->why, sizeof(out->why), "%s", why);
+}
+
+static void
+walk_row(struct audit_check *out, struct chain_walk *w, const struct audit_row *a)
+{
+	bool keyed = a->seq >= w->head.keyed_from;
+	char why[sizeof(out->why)];
+
+	out->rows++;
+	w->last_seq = a->seq;
+	snprintf(w->last_hash, sizeof(w->last_hash), "%s", a->hash ? a->hash : "");
+	if (a->seq > w->head.seq && !w->past_head)
+		w->past_head = a->seq;
+	if (a->hash)
+		out->chained++;
+	if (out->first_bad_seq)
+		return;
+	if (!a->hash) {
+		/* Unchained history is only what came before the first chain. */
+		if (keyed || w->chain_began) {
+			snprintf(why, sizeof(why), "row %lld has no hash", (long long)a->seq);
+			fail_at(out, a->seq, why);
+		}
+		return;
+	}
+	w->chain_began = true;
+	if (!row_holds(a, keyed ? w->key : NULL, w->prev, why, sizeof(why)))
+		fail_at(out, a->seq, why);
+	snprintf(w->prev, sizeof(w->prev), "%s", a->hash);
+}
+
+/* After the rows: the head must name the newest of them. */
+static void
+check_head(struct audit_check *out, const struct chain_walk *w)
+{
+	char why[sizeof(out->why)];
+
+	if (out->first_bad_seq)
+		return;
+	if (w->past_head) {
+		snprintf(why, sizeof(why), "row %lld comes after the newest row the "
+		    "audit head records (rows were added, or the head was rolled "
+		    "back)", (long long)w->past_head);
+		fail_at(out, w->past_head, why);
+	} else if (w->last_seq < w->head.seq) {
+		snprintf(why, sizeof(why), "row %lld, the newest the audit head "
+		    "records, is missing (rows were removed from the end)",
+		    (long long)w->head.seq);
+		fail_at(out, w->head.seq, why);
+	} else if (strcmp(w->last_hash, w->head.hash) != 0) {
+		snprintf(why, sizeof(why), "row %lld is not the newest row the audit "
+		    "head records", (long long)w->last_seq);
+		fail_at(out, w->last_seq, why);
+	}
+}
+
+static int
+walk_rows(sqlite3 *conn, struct audit_check *out, struct chain_walk *w)
+{
+	sqlite3_stmt *st = store_prepare(conn, "SELECT " AUDIT_COLUMNS " FROM audit "
+	    "ORDER BY seq");
+	struct audit_row a;
+
+	if (!st)
+		return STORE_ERR_SQL;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		read_audit(st, &a);
+		walk_row(out, w, &a);
+		audit_row_clear(&a);
+	}
+	store_finish(st);
+	return STORE_OK;
+}
+
+/* Without a valid head there is nothing to check the rows against. */
+static int
+count_rows(sqlite3 *conn, struct audit_check *out)
+{
+	sqlite3_stmt *st = store_prepare(conn, "SELECT count(*), count(hash) "
+	    "FROM audit");
+	int rc = STORE_ERR_SQL;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		out->rows = sqlite3_column_int64(st, 0);
+		out->chained = sqlite3_column_int64(st, 1);
+		rc = STORE_OK;
+	}
+	store_finish(st);
+	return rc;
+}
+
 int
 store_audit_verify(struct store_db *db, struct audit_check *out)
 {
 	sqlite3 *conn = store_db_acquire(db);
-	sqlite3_stmt *st = store_prepare(conn, "SELECT " AUDIT_COLUMNS " FROM audit "
-	    "ORDER BY seq");
-	char prev[IDS_DIGEST_HEX_LEN + 1] = "";
-	int rc = STORE_ERR_SQL;
+	struct chain_walk w = { .key = db->audit_key->key };
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	anchor_of(conn, prev);
-	if (st) {
-		struct audit_row a;
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			read_audit(st, &a);
-			out->rows++;
-			if (a.hash) {
-				out->chained++;
-				if (!out->first_bad_seq && !row_holds(&a, prev, out->why,
-				    sizeof(out->why)))
-					out->first_bad_seq = a.seq;
-				snprintf(prev, sizeof(prev), "%s", a.hash);
-			} else if (out->chained && !out->first_bad_seq) {
-				/* After the chain began, every row must carry a hash. */
-				out->first_bad_seq = a.seq;
-				snprintf(out->why, sizeof(out->why), "row %lld has no hash",
-				    (long long)a.seq);
-			}
-			audit_row_clear(&a);
-		}
-		rc = STORE_OK;
+	/* One snapshot: the head and the rows of the same moment. */
+	if (sqlite3_exec(conn, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		store_db_release(db, &conn);
+		return STORE_ERR_SQL;
 	}
-	store_finish(st);
+	rc = store__audit_head_read(conn, db, &w.head);
+	if (rc == STORE_OK && w.head.valid) {
+		out->keyed_from = w.head.keyed_from;
+		snprintf(w.prev, sizeof(w.prev), "%s", w.head.anchor);
+		if ((rc = walk_rows(conn, out, &w)) == STORE_OK)
+			check_head(out, &w);
+	} else if (rc != STORE_ERR_SQL) {
+		snprintf(out->why, sizeof(out->why), "%s", rc == STORE_OK ?
+		    "the audit head does not verify (it was edited, or audit.key "
+		    "is not the key of this data)" :
+		    "the audit head is missing (the database was edited)");
+		rc = count_rows(conn, out);
+	}
+	sqlite3_exec(conn, "COMMIT", NULL, NULL, NULL);
 	store_db_release(db, &conn);
+	out->ok = rc == STORE_OK && !out->first_bad_seq && !out->why[0];
 	return rc;
 }

@@ -18,6 +18,9 @@
 
 #define STORE_BATCH_MAX 512
 
+/* The database this thread is the writer of (NULL on other threads). */
+static _Thread_local struct store_db *writer_self;
+
 static int
 open_conn(const char *path, int flags, sqlite3 **conn_r, char **error_r)
 {
@@ -120,6 +123,7 @@ writer_main(void *arg)
 {
 	struct store_db *db = arg;
 
+	writer_self = db;
 	store__cache_bind(db->writer_conn, &db->writer_cache);
 	pthread_mutex_lock(&db->lock);
 	for (;;) {
@@ -147,7 +151,14 @@ writer_main(void *arg)
 	pthread_mutex_unlock(&db->lock);
 	store__cache_free(&db->writer_cache);
 	store__cache_unbind(db->writer_conn);
+	writer_self = NULL;
 	return NULL;
+}
+
+struct store_db *
+store__writer_db(sqlite3 *conn)
+{
+	return writer_self && writer_self->writer_conn == conn ? writer_self : NULL;
 }
 
 int
@@ -213,21 +224,44 @@ store_db_release(struct store_db *db, sqlite3 **conn)
 	*conn = NULL;
 }
 
+/* PRAGMA user_version: 0 for a file no migration has touched yet. */
+static int
+schema_version(sqlite3 *conn)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(conn, "PRAGMA user_version", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 int
 store__db_open(struct store_db **db_r, const char *path, const char *set,
-    const char *tenant_id, char **error_r)
+    const char *tenant_id, const struct store_audit_key *key, char **error_r)
 {
 	struct store_db *db = xcalloc(1, sizeof(*db));
+	bool fresh;
 
 	db->path = xstrdup(path);
 	db->tenant_id = xstrdup(tenant_id);
+	db->audit_key = key;
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_cond_init(&db->work_cv, NULL);
 	pthread_cond_init(&db->done_cv, NULL);
 	if (open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    &db->writer_conn, error_r) != 0 ||
-	    set_pragmas(db->writer_conn, path, error_r) != 0 ||
-	    store__migrate(db->writer_conn, set, path, error_r) != 0) {
+	    set_pragmas(db->writer_conn, path, error_r) != 0) {
+		store__db_close(&db);
+		return -1;
+	}
+	/* A new file may start its audit head; so may an older one at the
+	 * start that made the key. */
+	fresh = schema_version(db->writer_conn) == 0;
+	if (store__migrate(db->writer_conn, set, path, error_r) != 0 ||
+	    store__audit_head_open(db, fresh || key->created, error_r) != 0) {
 		store__db_close(&db);
 		return -1;
 	}

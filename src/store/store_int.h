@@ -9,6 +9,7 @@
  * Files:
  *   data_dir/control.db                  schema/control/NNNN_*.sql
  *   data_dir/tenants/<ten_id>/tenant.db  schema/tenant/NNNN_*.sql
+ *   data_dir/audit.key                   keys every audit chain (HMAC)
  *
  * Which rows live where is described at the top of each schema file.
  * Audit rows go to the database whose rows the change touches, inside
@@ -30,6 +31,22 @@ struct store_migration {
 };
 
 extern const struct store_migration store_migrations[];
+
+/* The server audit key, read or made by store_open (store_audit_key.c). */
+struct store_audit_key {
+	unsigned char	 key[STORE_AUDIT_KEY_LEN];
+	bool		 created;	/* made by this process: databases from
+					 * before it get their first audit head */
+};
+
+/* The audit_head row of one database (store_audit_head.c). */
+struct audit_head {
+	int64_t	 keyed_from;	/* first seq hashed with the key */
+	char	 anchor[65];	/* the hash the oldest row left follows */
+	int64_t	 seq;		/* the newest row, 0 when none */
+	char	 hash[65];	/* its hash, "" when none */
+	bool	 valid;		/* its mac is right for this key and database */
+};
 
 #define STORE_STMT_CACHE_MAX 64
 
@@ -72,6 +89,7 @@ struct store_db {
 	struct store_stmt_cache	 writer_cache;	/* the writer thread's */
 	size_t			 n_readers, cap_readers;
 	struct store_db		*next;		/* in store->tenants */
+	const struct store_audit_key *audit_key; /* the store's */
 };
 
 struct store {
@@ -79,6 +97,7 @@ struct store {
 	struct store_db		*control;
 	pthread_mutex_t		 tenants_lock;
 	struct store_db		*tenants;	/* opened tenant databases */
+	struct store_audit_key	 audit_key;
 };
 
 /* store_migrate.c */
@@ -86,8 +105,27 @@ int store__migrate(sqlite3 *conn, const char *set, const char *path,
     char **error_r);
 /* store_db.c */
 int store__db_open(struct store_db **db_r, const char *path, const char *set,
-    const char *tenant_id, char **error_r);
+    const char *tenant_id, const struct store_audit_key *key, char **error_r);
 void store__db_close(struct store_db **db);
+/* The database whose writer thread is the caller and whose writer
+ * connection is conn, else NULL (write functions find their key so). */
+struct store_db *store__writer_db(sqlite3 *conn);
+
+/* store_audit_key.c: read data_dir/audit.key, or make it (k->created). */
+int store__audit_key_load(const char *data_dir, struct store_audit_key *k,
+    char **error_r);
+/* store_audit_head.c */
+/* The head on conn into h (h->valid: its mac holds); NOT_FOUND, ERR_SQL. */
+int store__audit_head_read(sqlite3 *conn, const struct store_db *db,
+    struct audit_head *h);
+/* Store h with a fresh mac (inside a write). */
+int store__audit_head_write(sqlite3 *conn, const struct store_db *db,
+    const struct audit_head *h);
+/* At open, before the writer starts: a database without a head gets one
+ * from its newest row when may_start (it is new, or the key was made by
+ * this process); otherwise a missing head is left missing (and logged) so
+ * verification keeps failing instead of blessing an edited file. */
+int store__audit_head_open(struct store_db *db, bool may_start, char **error_r);
 
 /* store_stmt.c */
 void store__cache_bind(sqlite3 *conn, struct store_stmt_cache *cache);
@@ -96,6 +134,9 @@ void store__cache_free(struct store_stmt_cache *cache);
 struct store_reader *store__reader_of(sqlite3 *conn);
 /* store.c */
 void store__copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap);
+/* Lower-case hex HMAC-SHA256 of data under the audit key into out. */
+void store__audit_hmac_hex(const unsigned char key[STORE_AUDIT_KEY_LEN],
+    const void *data, size_t len, char out[65]);
 /* store_accounts.c: shared by sign-up paths (CLI, waitlist, invites) */
 struct new_user;
 int store__create_user_in_tx(sqlite3 *conn, struct new_user *u,

@@ -535,7 +535,8 @@ START_TEST(test_tenant_rejects)
 {
 	const char *id = bad_tenant_ids[_i];
 	static const char *const none[] = { NULL };
-	static const char *const top[] = { "control.db", "tenants", NULL };
+	static const char *const top[] = { "control.db", "tenants", "audit.key",
+	    NULL };
 	struct store_db *db = NULL;
 	char *err = NULL;
 	char *tenants = xasprintf("%s/tenants", data_dir);
@@ -596,6 +597,38 @@ START_TEST(test_tenant_open)
 	free(detail);
 	free(id1);
 	free(id2);
+}
+END_TEST
+
+/* --- the audit key -------------------------------------------------------- */
+
+/* data_dir/audit.key: made 0600 with 32 bytes, the same key at the next
+ * open, and a wrong-sized one stops the open (left as it is). */
+START_TEST(test_audit_key)
+{
+	char *path = xasprintf("%s/audit.key", data_dir);
+	unsigned char first[STORE_AUDIT_KEY_LEN];
+	struct stat sb;
+	char *err = NULL;
+
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	ck_assert_int_eq(sb.st_size, STORE_AUDIT_KEY_LEN);
+	ck_assert(store->audit_key.created);
+	memcpy(first, store->audit_key.key, sizeof(first));
+	store_close(&store);
+	ck_assert_int_eq(store_open(&store, data_dir, &err), 0);
+	ck_assert(!store->audit_key.created);
+	ck_assert(memcmp(store->audit_key.key, first, sizeof(first)) == 0);
+	store_close(&store);
+	ck_assert_int_eq(truncate(path, STORE_AUDIT_KEY_LEN - 1), 0);
+	ck_assert_int_eq(store_open(&store, data_dir, &err), -1);
+	ck_assert_ptr_null(store);
+	ck_assert_msg(strstr(err, "audit key") != NULL, "error text: %s", err);
+	free(err);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_size, STORE_AUDIT_KEY_LEN - 1);
+	free(path);
 }
 END_TEST
 
@@ -808,6 +841,7 @@ store_suite(void)
 	tcase_add_test(tc, test_write_then_read);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_audit_key);
 	tcase_add_test(tc, test_write_results);
 	tcase_add_test(tc, test_unique_conflict);
 	tcase_add_test(tc, test_batch_partial_rollback);
