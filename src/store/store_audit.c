@@ -189,7 +189,9 @@ prune_fn(sqlite3 *conn, void *arg)
 	if (rc == STORE_OK && j->removed > 0) {
 		char detail[64];
 		snprintf(detail, sizeof(detail), "{\"removed\":%d}", j->removed);
-		struct store_audit a = { .actor_type = "system", .actor_id = "retention",
+		/* In a tenant's log, the tenant's row (the list shows it). */
+		struct store_audit a = { .tenant_id = db->tenant_id,
+		    .actor_type = "system", .actor_id = "retention",
 		    .action = "audit.pruned", .detail_json = detail };
 		rc = store_audit_append(conn, &a);
 	}
