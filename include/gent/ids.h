@@ -21,6 +21,11 @@
 void ids_random_bytes(void *buf, size_t n);
 /** New object id such as "tok_3k9...". Caller frees. */
 char *ids_new(const char *prefix);
+/** An id like ids_new()'s whose characters begin with the time in ms and
+ *  a per-process counter, so ids made one after another by a process sort
+ *  in the order they were made, even within one millisecond (audit rows
+ *  listed newest first); the rest is random. Caller frees. */
+char *ids_new_ordered(const char *prefix);
 /** New secret "<prefix>_<43 base64url chars>". Caller frees. */
 char *ids_new_secret(const char *prefix);
 /** True when s is "<prefix>_" followed by exactly 43 base64url characters. */

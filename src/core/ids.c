@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "gent/ids.h"
+#include "gent/timefmt.h"
 #include "gent/util.h"
 
 void
@@ -36,6 +37,34 @@ ids_new(const char *prefix)
 				id[plen + 1 + i++] = alphabet[r[j] % 36];
 	}
 	id[plen + 1 + IDS_RANDOM_LEN] = '\0';
+	return id;
+}
+
+/* Leading characters of an ordered id: time, then the counter. */
+#define ORDERED_TIME_LEN	9	/* 36^9 ms: until the year 5138 */
+#define ORDERED_COUNT_LEN	4	/* 36^4 ids within one ms before it wraps */
+
+/* n base-36 digits of v, most significant first. */
+static void
+base36(uint64_t v, char *out, size_t n)
+{
+	static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+	while (n-- > 0) {
+		out[n] = alphabet[v % 36];
+		v /= 36;
+	}
+}
+
+char *
+ids_new_ordered(const char *prefix)
+{
+	static _Atomic uint64_t counter;
+	char *id = ids_new(prefix);
+	char *tail = id + strlen(prefix) + 1;
+
+	base36((uint64_t)time_now_ms(), tail, ORDERED_TIME_LEN);
+	base36(counter++, tail + ORDERED_TIME_LEN, ORDERED_COUNT_LEN);
 	return id;
 }
 

@@ -318,7 +318,7 @@ store_audit_append(sqlite3 *conn, const struct store_audit *a)
 		store_finish(st);
 		return STORE_ERR_SQL;
 	}
-	id = ids_new("aud");
+	id = ids_new_ordered("aud");
 	snprintf(when, sizeof(when), "%lld", (long long)time_now_ms());
 	const char *fields[AUDIT_HASHED_FIELDS] = { id, a->tenant_id, a->actor_type,
 	    a->actor_id, a->action, a->target_type, a->target_id,

@@ -91,6 +91,24 @@ static const struct id_case {
 	{ "ten_../../etc/passwd/aaaaaaa", "ten", false },
 };
 
+START_TEST(test_new_ordered)
+{
+	char *prev = ids_new_ordered("aud");
+
+	ck_assert(ids_is_id(prev, "aud"));
+	/* Made one after another: each sorts after the one before, also
+	 * within one millisecond. */
+	for (int i = 0; i < 5000; i++) {
+		char *id = ids_new_ordered("aud");
+		ck_assert(ids_is_id(id, "aud"));
+		ck_assert_msg(strcmp(prev, id) < 0, "%s !< %s", prev, id);
+		free(prev);
+		prev = id;
+	}
+	free(prev);
+}
+END_TEST
+
 START_TEST(test_is_id)
 {
 	const struct id_case *c = &id_cases[_i];
@@ -343,6 +361,7 @@ ids_suite(void)
 	tc = tcase_create("ids");
 	tcase_add_test(tc, test_new_format);
 	tcase_add_test(tc, test_new_unique);
+	tcase_add_test(tc, test_new_ordered);
 	tcase_add_loop_test(tc, test_is_id, 0, N(id_cases));
 	suite_add_tcase(s, tc);
 
