@@ -144,11 +144,74 @@ received_header(const struct app *app, const struct smtp_envelope *env,
 	    env->tls ? "ESMTPS" : "ESMTP", id, date);
 }
 
+/* addr's domain is domain or under it (relaxed alignment). */
+static bool
+addr_in_domain(const char *addr, const char *domain)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+	size_t n, d;
+
+	if (!at || !domain || !*domain)
+		return false;
+	n = strlen(++at);
+	d = strlen(domain);
+	return (n == d && strcasecmp(at, domain) == 0) ||
+	    (n > d && at[n - d - 1] == '.' && strcasecmp(at + n - d, domain) == 0);
+}
+
+/* An author address a verified DKIM signature (or, for the first author,
+ * a DMARC pass) vouches for. */
+static bool
+author_authenticated(const json_t *auth, const char *addr, bool first)
+{
+	const char *dmarc = json_string_value(json_object_get(json_object_get(auth,
+	    "dmarc"), "result"));
+	json_t *sig;
+	size_t i;
+
+	if (first && dmarc && strcmp(dmarc, "pass") == 0)
+		return true;
+	json_array_foreach(json_object_get(auth, "dkim"), i, sig) {
+		const char *r = json_string_value(json_object_get(sig, "result"));
+		if (r && strcmp(r, "pass") == 0 && addr_in_domain(addr,
+		    json_string_value(json_object_get(sig, "domain"))))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An allowlist admits mail only from senders someone vouches for: the
+ * envelope sender when SPF passed for it, an author when DMARC passed or
+ * a DKIM signature of its domain verified. Otherwise anyone could write
+ * an allowlisted address in MAIL FROM or From: and be let in. Keeps those
+ * of cand[0..n) (envelope first, then authors) and lists the others in
+ * untrusted; returns how many are kept.
+ */
+static size_t
+keep_authenticated(const json_t *auth, const char **cand, size_t n,
+    json_t *untrusted)
+{
+	const char *spf = json_string_value(json_object_get(json_object_get(auth,
+	    "spf"), "result"));
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool ok = i == 0 ? *cand[0] && spf && strcmp(spf, "pass") == 0 :
+		    author_authenticated(auth, cand[i], i == 1);
+		if (ok)
+			cand[kept++] = cand[i];
+		else if (*cand[i])
+			json_array_append_new(untrusted, json_string(cand[i]));
+	}
+	return kept;
+}
+
 /* What the sender rules of one inbox say; fills the trace's sender_rule. */
 static bool
 sender_allowed(struct store_db *db, const char *inbox_id,
     const struct smtp_envelope *env, const struct mime_summary *sum,
-    json_t *trace)
+    const json_t *auth, json_t *trace)
 {
 	/* The envelope sender and every author: a second From address must
 	 * not carry a blocked sender past the blocklist. */
@@ -167,15 +230,23 @@ sender_allowed(struct store_db *db, const char *inbox_id,
 	}
 	for (size_t i = 1; i < sum->n_authors && n_cand < GENT_ARRAY_LEN(cand); i++)
 		cand[n_cand++] = sum->authors[i];
+	json_t *untrusted = NULL;
+	if (strcmp(rules.inbound_mode, "allowlist") == 0) {
+		untrusted = json_array();
+		n_cand = keep_authenticated(auth, cand, n_cand, untrusted);
+	}
 	ok = sender_rules_allows(rules.inbound_mode, rules.inbound_patterns, cand,
 	    n_cand, &matched, &copy);
 	json_t *checked = json_array();
 	for (size_t i = 0; i < n_cand; i++)
 		json_array_append_new(checked, json_string(cand[i]));
-	json_object_set_new(trace, "sender_rule", json_pack("{s:s, s:s, s:o, s:o}",
+	json_t *rule = json_pack("{s:s, s:s, s:o, s:o}",
 	    "mode", rules.inbound_mode, "decision", ok ? "accepted" : "dropped",
 	    "matched", matched ? json_string(matched) : json_null(),
-	    "checked", checked));
+	    "checked", checked);
+	if (untrusted)
+		json_object_set_new(rule, "unauthenticated", untrusted);
+	json_object_set_new(trace, "sender_rule", rule);
 	free(copy);
 	sender_rules_row_free(&rules);
 	return ok;
@@ -225,7 +296,7 @@ add_copy(struct app *app, struct delivery *d, struct store_db *db, const char *t
 	json_t *trace = base_trace(env, session, env->rcpts[rcpt].addr);
 
 	json_object_set(trace, "auth", (json_t *)auth);
-	bool ok = sender_allowed(db, inbox_id, env, sum, trace);
+	bool ok = sender_allowed(db, inbox_id, env, sum, auth, trace);
 	size_t k = d->n++;
 	struct message_row *m = &d->rows[k];
 

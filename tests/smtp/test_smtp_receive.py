@@ -114,6 +114,7 @@ class SmtpReceiveTest(SmtpTestCase):
             "dmarcrejdkim", "dmarcnone", "dmarcquar")}
         txt = {
             cls.d["spfpass"]: ["v=spf1 ip4:127.0.0.1 -all"],
+            "good.test": ["v=spf1 ip4:127.0.0.1 -all"],     # the allowlist's
             cls.d["spffail"]: ["v=spf1 -all"],
             cls.d["spfsoft"]: ["v=spf1 ~all"],
             cls.d["dmarcrej"]: ["v=spf1 -all"],
@@ -464,21 +465,42 @@ class SmtpReceiveTest(SmtpTestCase):
     def test_sender_rules_allowlist(self):
         rules = self.put("/v1/sender-rules/", {
             "inbox_id": self.env.inboxes["allow"], "inbound_mode": "allowlist",
-            "inbound_patterns": ["@GOOD.test"]})
-        self.assertEqual((rules["inbound_mode"], rules["inbound_patterns"]),
-                         ("allowlist", ["@good.test"]), rules)
+            "inbound_patterns": ["@GOOD.test", "@" + self.d["spffail"],
+                                 "@" + self.d["dkim"]]})
+        self.assertEqual((rules["inbound_mode"], rules["inbound_patterns"][0]),
+                         ("allowlist", "@good.test"), rules)
         ok, other = harness.uniq("allow-ok-"), harness.uniq("allow-other-")
-        # swaks for the listed sender: a normal 250 and a stored message.
+        # swaks for the listed sender, whose SPF passes: a normal 250 and a
+        # stored message. Its From: alone vouches for nothing (no DKIM, no
+        # DMARC), so only the envelope sender counts.
         out = self.swaks("alice@good.test", "allow", ok)
         self.assertRegex(out, r"<-  250 2\.0\.0 Ok: queued as q_")
         m = self.stored(ok, "allow")
         self.assertEqual(m["trace"]["sender_rule"], {
             "mode": "allowlist", "decision": "accepted", "matched": "@good.test",
-            "checked": ["alice@good.test", "alice@good.test"]})
+            "checked": ["alice@good.test"], "unauthenticated": ["alice@good.test"]})
         # Not listed: the sender sees success, the inbox gets nothing.
         out = self.swaks("mallory@other.test", "allow", other)
         self.assertRegex(out, r"<-  250 2\.0\.0 Ok: queued as q_")
         self.assertEqual(self.env.by_subject(other, "allow"), [])
+        # A listed address written by someone else: in From: (envelope not
+        # listed), or in MAIL FROM from a host its SPF refuses.
+        forged = harness.uniq("allow-forged-from-")
+        self.deliver(make_message(forged, mail_from="Alice <alice@good.test>"),
+                     "mallory@other.test", "allow")
+        spoofed = harness.uniq("allow-spf-fail-")
+        self.send_from("bob@" + self.d["spffail"], "allow", spoofed)
+        self.assertEqual(self.env.by_subject(forged, "allow"), [])
+        self.assertEqual(self.env.by_subject(spoofed, "allow"), [])
+        # A DKIM signature of the From domain vouches for the author.
+        if self.rsa:
+            signed = harness.uniq("allow-dkim-")
+            self.deliver(self.signed(signed, self.d["dkim"], "rsa1", self.rsa),
+                         "list@other.test", "allow")
+            rule = self.stored(signed, "allow")["trace"]["sender_rule"]
+            self.assertEqual((rule["decision"], rule["checked"], rule["unauthenticated"]),
+                             ("accepted", ["alice@" + self.d["dkim"]],
+                              ["list@other.test"]))
         # The domain pattern is the whole domain, not a suffix of it.
         sub = harness.uniq("allow-sub-")
         self.send_from("eve@notgood.test", "allow", sub)
