@@ -58,6 +58,10 @@ int str_ncaseeq(const char *a, const char *b, size_t n);
 /** Number of characters (UTF-8 code points) in s; limits the API
  *  states in characters are checked with this, not strlen. */
 size_t str_chars(const char *s);
+
+/** fsync a directory, so a file just created in it survives a crash;
+ *  0 or -1 with errno set. */
+int util_fsync_dir(const char *dir);
 /** Lower-case an ASCII string in place. */
 void str_lower(char *s);
 

@@ -1,9 +1,13 @@
 /*
- * util.c - allocation wrappers, the growable buffer and small string helpers.
+ * util.c - allocation wrappers, the growable buffer, small string helpers
+ * and fsync of a directory.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gent/util.h"
 
@@ -178,4 +182,19 @@ str_chars(const char *s)
 	for (; *s; s++)
 		n += ((unsigned char)*s & 0xc0) != 0x80;	/* skip continuation bytes */
 	return n;
+}
+
+int
+util_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc, saved;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }

@@ -39,19 +39,6 @@ fail:
 	return -1;
 }
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* Write PEM bytes to path with 0600 and fsync; never overwrite. */
 static int
 write_private(const char *path, const char *pem, size_t len, char **error_r)
@@ -134,7 +121,7 @@ dkim_key_generate(const char *dir, const char *key_id, char **path_r,
 	if (mkdir_p(dir, error_r) != 0)
 		goto out;
 	path = xasprintf("%s/%s.pem", dir, key_id);
-	if (write_private(path, pem, pem_len, error_r) != 0 || fsync_dir(dir) != 0)
+	if (write_private(path, pem, pem_len, error_r) != 0 || util_fsync_dir(dir) != 0)
 		goto out;
 	*path_r = path;
 	*pubkey_b64_r = pub;

@@ -88,12 +88,20 @@ bind_alert(sqlite3_stmt *st, const void *row)
 	sqlite3_bind_int64(st, 13, r->updated_at);
 }
 
+/* A new or changed rule may be the first subscription (store_deliveries.c). */
+static int
+catch_up(sqlite3 *conn, const struct store_row_write *w)
+{
+	(void)w;
+	return store__webhook_cursor_catch_up(conn);
+}
+
 int
 store_alerts_create(struct store_db *db, const struct alert_row *r,
     const struct store_audit *audit)
 {
 	struct store_row_write w = { .sql = ALERT_INSERT_SQL, .bind = bind_alert, .row = r,
-	    .before = store__webhook_cursor_catch_up, .audit = audit };
+	    .before = catch_up, .audit = audit };
 
 	return store__write_row(db, &w);
 }
@@ -104,7 +112,7 @@ store_alerts_update(struct store_db *db, const struct alert_row *r,
 {
 	struct store_row_write w = { .sql = ALERT_UPDATE_SQL, .bind = bind_alert,
 	    .row = r, .must_change = true,
-	    .before = store__webhook_cursor_catch_up, .audit = audit };
+	    .before = catch_up, .audit = audit };
 
 	return store__write_row(db, &w);
 }

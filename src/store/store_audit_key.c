@@ -22,19 +22,6 @@
 #include "gent/util.h"
 #include "store_int.h"
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* Read exactly len bytes; anything else (short, long, error) fails. */
 static int
 read_key(const char *path, unsigned char *key, size_t len, char **error_r)
@@ -106,7 +93,7 @@ create_key(const char *dir, const char *path, unsigned char *key, size_t len,
 		fd = -1;
 		goto fail_unlink;
 	}
-	if (fsync_dir(dir) != 0) {
+	if (util_fsync_dir(dir) != 0) {
 		fd = -1;
 		goto fail_unlink;
 	}

@@ -176,7 +176,8 @@ int store__delivery_insert(sqlite3 *conn, struct delivery_row *r);
 /* One audited change of one row: sql bound by bind(row), or with id as ?1
  * when bind is NULL; NOT_FOUND when must_change and no row changed (a
  * duplicate key is CONFLICT); before, if set, runs first in the same
- * transaction; the audit row is appended with the change (store_stmt.c). */
+ * transaction (and is undone with the change); the audit row is appended
+ * with the change (store_stmt.c). */
 typedef void (*store_bind_fn)(sqlite3_stmt *st, const void *row);
 struct store_row_write {
 	const char			*sql;
@@ -184,7 +185,9 @@ struct store_row_write {
 	const void			*row;
 	const char			*id;
 	bool				 must_change;
-	int				(*before)(sqlite3 *conn);
+	int				(*before)(sqlite3 *conn,
+					    const struct store_row_write *w);
+	const void			*before_arg;	/* for before */
 	const struct store_audit	*audit;
 };
 int store__write_row(struct store_db *db, const struct store_row_write *w);

@@ -326,38 +326,22 @@ removed_with_label(sqlite3 *conn, const char *label_id, const char *by)
 	return rc;
 }
 
-struct delete_job {
-	const char			*id, *by;
-	const struct store_audit	*audit;
-};
-
 static int
-delete_fn(sqlite3 *conn, void *arg)
+removed_before_delete(sqlite3 *conn, const struct store_row_write *w)
 {
-	const struct delete_job *j = arg;
-	int rc = removed_with_label(conn, j->id, j->by);
-	sqlite3_stmt *st;
-
-	if (rc != STORE_OK)
-		return rc;
-	/* The message_labels rows go with it (ON DELETE CASCADE). */
-	if (!(st = store_prepare(conn, "DELETE FROM labels WHERE id = ?")))
-		return STORE_ERR_SQL;
-	store_bind_text(st, 1, j->id);
-	rc = store_step_done(st);
-	if (rc == STORE_OK && sqlite3_changes(conn) == 0)
-		rc = STORE_ERR_NOT_FOUND;
-	store_finish(st);
-	return rc == STORE_OK ? store_audit_append(conn, j->audit) : rc;
+	return removed_with_label(conn, w->id, w->before_arg);
 }
 
 int
 store_labels_delete(struct store_db *db, const char *id, const char *removed_by,
     const struct store_audit *audit)
 {
-	struct delete_job j = { id, removed_by, audit };
+	/* The message_labels rows go with it (ON DELETE CASCADE). */
+	struct store_row_write w = { .sql = "DELETE FROM labels WHERE id = ?",
+	    .id = id, .must_change = true, .before = removed_before_delete,
+	    .before_arg = removed_by, .audit = audit };
 
-	return store_db_write(db, delete_fn, &j);
+	return store__write_row(db, &w);
 }
 
 char *

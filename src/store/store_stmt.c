@@ -204,7 +204,7 @@ write_row_fn(sqlite3 *conn, void *arg)
 {
 	const struct store_row_write *w = arg;
 	sqlite3_stmt *st;
-	int rc = w->before ? w->before(conn) : STORE_OK;
+	int rc = w->before ? w->before(conn, w) : STORE_OK;
 
 	if (rc != STORE_OK)
 		return rc;
