@@ -102,6 +102,8 @@ start_smtp(struct daemon *d, const struct conf *conf, char **err)
 		.max_per_ip = conf->smtp_max_per_ip,
 		.command_timeout_ms = conf->smtp_command_timeout,
 		.data_timeout_ms = conf->smtp_data_timeout,
+		.max_junk = (unsigned)conf->smtp_junk_command_limit,
+		.session_max_ms = conf->smtp_session_max,
 	};
 	struct smtp_hooks hooks = inbound_hooks(&d->app);
 

@@ -30,6 +30,8 @@ struct conf {
 	int64_t		 smtp_max_per_ip;	/* sessions per client IP */
 	uint64_t	 smtp_command_timeout;	/* ms for each command */
 	uint64_t	 smtp_data_timeout;	/* ms for a whole DATA body */
+	int64_t		 smtp_junk_command_limit; /* NOOP/RSET/VRFY/HELP between messages */
+	uint64_t	 smtp_session_max;	/* ms a whole session may last */
 	int		 log_level;		/* enum log_level */
 	uint64_t	 http_max_body;		/* bytes; larger gets 413 */
 	uint64_t	 http_max_header;	/* bytes of request line+headers; 431 */

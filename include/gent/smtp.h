@@ -3,6 +3,8 @@
  *
  * The engine speaks the protocol: greeting, EHLO/HELO, MAIL, RCPT, DATA,
  * RSET, NOOP, VRFY, HELP, QUIT, STARTTLS; limits, timeouts, pipelining.
+ * A session ends with 421 when it sends too many bad commands
+ * (max_errors) or junk commands (max_junk), or outlives session_max_ms.
  * What a recipient or a message means is decided by the hooks, which run
  * on libuv threadpool threads (they may block on the store) and answer
  * with an SMTP reply. A reply of 250 to the message hook must mean the
@@ -24,6 +26,10 @@ struct smtp_limits {
 	int64_t		max_per_ip;		/* open sessions per client IP */
 	uint64_t	command_timeout_ms;	/* to send a whole command */
 	uint64_t	data_timeout_ms;	/* to send a whole DATA body */
+	unsigned	max_junk;		/* NOOP/RSET/VRFY/HELP between accepted
+						   messages before 421 + close; 0 = no cap */
+	uint64_t	session_max_ms;		/* a whole session, ended at a command
+						   boundary; 0 = no cap */
 };
 
 struct smtp_reply {

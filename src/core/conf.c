@@ -34,11 +34,12 @@ struct conf_key {
 	const char	*name;
 	enum conf_type	 type;
 	size_t		 offset;
-	int64_t		 min, max;	/* for CONF_INT */
+	int64_t		 min, max;	/* CONF_INT; CONF_DURATION in ms if max > 0 */
 };
 
 #define K(n, t) { #n, t, offsetof(struct conf, n), 0, 0 }
 #define KI(n, lo, hi) { #n, CONF_INT, offsetof(struct conf, n), lo, hi }
+#define KD(n, lo, hi) { #n, CONF_DURATION, offsetof(struct conf, n), lo, hi }
 
 static const struct conf_key conf_keys[] = {
 	K(data_dir, CONF_STRING),
@@ -58,6 +59,8 @@ static const struct conf_key conf_keys[] = {
 	KI(smtp_max_per_ip, 1, 1000000),
 	K(smtp_command_timeout, CONF_DURATION),
 	K(smtp_data_timeout, CONF_DURATION),
+	KI(smtp_junk_command_limit, 1, 1000000),
+	KD(smtp_session_max, 1000, 24ll * 3600 * 1000),
 	K(log_level, CONF_LOG_LEVEL),
 	K(http_max_body, CONF_SIZE),
 	K(http_max_header, CONF_SIZE),
@@ -101,6 +104,8 @@ conf_init(struct conf *c)
 	c->smtp_max_per_ip = 20;
 	c->smtp_command_timeout = 5 * 60 * 1000;	/* RFC 5321 4.5.3.2 */
 	c->smtp_data_timeout = 10 * 60 * 1000;
+	c->smtp_junk_command_limit = 100;	/* Postfix smtpd_junk_command_limit */
+	c->smtp_session_max = 30 * 60 * 1000;	/* Stalwart session duration */
 	c->http_max_header = 32 * 1024;
 	c->http_max_connections = 1024;
 	c->http_header_timeout = 10 * 1000;
@@ -273,6 +278,21 @@ parse_int(const char *s, const struct conf_key *k, int64_t *v)
 	return 0;
 }
 
+/* A duration, within [min, max] ms when the key has a range; NULL or
+ * what was expected. */
+static const char *
+parse_duration(const char *s, const struct conf_key *k, uint64_t *ms_r)
+{
+	uint64_t ms;
+
+	if (conf_parse_duration(s, &ms) != 0)
+		return "a duration (30s, 5m, 1h, 1d)";
+	if (k->max > 0 && (ms < (uint64_t)k->min || ms > (uint64_t)k->max))
+		return "a duration in range";
+	*ms_r = ms;
+	return NULL;
+}
+
 /* Store one value; returns a static description of what was expected. */
 static const char *
 conf_set(struct conf *c, const struct conf_key *k, const char *value)
@@ -298,7 +318,7 @@ conf_set(struct conf *c, const struct conf_key *k, const char *value)
 			return "a comma-separated list of durations (30s, 5m, 1h, 1d)";
 		break;
 	case CONF_DURATION:
-		return conf_parse_duration(value, field) ? "a duration (30s, 5m, 1h, 1d)" : NULL;
+		return parse_duration(value, k, field);
 	case CONF_SIZE:
 		return conf_parse_size(value, field) ? "a size (512, 32K, 25M, 1G)" : NULL;
 	case CONF_INT:

@@ -2,6 +2,12 @@
  * smtp_cmd.c - the SMTP commands. Each has a check (state and syntax,
  * replying itself on failure) and a proceed step that may hand work to a
  * hook (RCPT, end of DATA) before the state changes.
+ *
+ * Junk commands (Postfix smtpd_junk_command_limit): NOOP, RSET, VRFY and
+ * HELP move no mail, so a client may send only max_junk of them between
+ * accepted messages; the next one is answered 421 instead and the session
+ * closes. Postfix counts NOOP, VRFY, ETRN and RSET (it has no HELP; we
+ * have no ETRN) and resets the count when a message is queued, as here.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -17,6 +23,7 @@ struct smtp_cmd {
 	const char	*verb;
 	bool		 needs_arg;	/* 501 without one */
 	bool		 takes_arg;	/* 501 with one when false */
+	bool		 junk;		/* counts toward max_junk */
 	void		(*run)(struct smtp_session *s, char *arg);
 };
 
@@ -275,6 +282,8 @@ message_done(struct smtp_session *s, void *arg)
 
 	if (s) {
 		smtp__reply(s, j->reply.code, "%s", j->reply.text);
+		if (j->reply.code / 100 == 2)
+			s->junk = 0;	/* mail moved: the junk count starts again */
 		log_info("smtp", NULL, "%016" PRIx64 " message from=<%s> rcpts=%zu "
 		    "size=%zu result=%d", s->id, s->tx.mail_from, s->tx.n_rcpts,
 		    s->data.body.len, j->reply.code);
@@ -368,19 +377,36 @@ cmd_starttls(struct smtp_session *s, char *arg)
 }
 
 static const struct smtp_cmd smtp_cmds[] = {
-	{ "EHLO", true, true, cmd_ehlo },
-	{ "HELO", true, true, cmd_helo },
-	{ "MAIL", true, true, cmd_mail },
-	{ "RCPT", true, true, cmd_rcpt },
-	{ "DATA", false, false, cmd_data },
-	{ "RSET", false, false, cmd_rset },
-	{ "NOOP", false, true, cmd_noop },
-	{ "QUIT", false, false, cmd_quit },
-	{ "VRFY", true, true, cmd_vrfy },
-	{ "HELP", false, true, cmd_help },
-	{ "STARTTLS", false, false, cmd_starttls },
+	{ "EHLO", true, true, false, cmd_ehlo },
+	{ "HELO", true, true, false, cmd_helo },
+	{ "MAIL", true, true, false, cmd_mail },
+	{ "RCPT", true, true, false, cmd_rcpt },
+	{ "DATA", false, false, false, cmd_data },
+	{ "RSET", false, false, true, cmd_rset },
+	{ "NOOP", false, true, true, cmd_noop },
+	{ "QUIT", false, false, false, cmd_quit },
+	{ "VRFY", true, true, true, cmd_vrfy },
+	{ "HELP", false, true, true, cmd_help },
+	{ "STARTTLS", false, false, false, cmd_starttls },
 	{ 0 },
 };
+
+/* One more junk command: past max_junk (0 = no cap) it gets 421 instead
+ * of its reply, counted before its syntax is checked, as in Postfix. */
+static bool
+too_much_junk(struct smtp_session *s)
+{
+	unsigned limit = s->srv->limits.max_junk;
+
+	if (limit == 0 || ++s->junk <= limit)
+		return false;
+	log_info("smtp", NULL, "%016" PRIx64 " too many junk commands from %s",
+	    s->id, s->client_ip);
+	smtp__reply(s, 421, "4.7.0 %s Error: too many junk commands",
+	    s->srv->hostname);
+	smtp__set_state(s, SMTP_S_CLOSING);
+	return true;
+}
 
 /* HTTP and proxy requests sent to the SMTP port: answer once and hang up. */
 static bool
@@ -409,6 +435,8 @@ smtp__command(struct smtp_session *s, char *line)
 	for (const struct smtp_cmd *c = smtp_cmds; c->verb; c++) {
 		if (strlen(c->verb) != vlen || strncasecmp(line, c->verb, vlen) != 0)
 			continue;
+		if (c->junk && too_much_junk(s))
+			return;
 		if (c->needs_arg && !*arg) {
 			smtp__reply(s, 501, "5.5.4 Syntax: %s needs an argument", c->verb);
 			s->errors++;

@@ -33,6 +33,7 @@ enum smtp_flags {
 	SMTP_SF_EHLO = 1 << 1,		/* greeted with EHLO (extensions on) */
 	SMTP_SF_BUSY = 1 << 2,		/* a hook is running: input waits */
 	SMTP_SF_TLS_PENDING = 1 << 3,	/* 220 to STARTTLS queued, switch after */
+	SMTP_SF_EXPIRED = 1 << 4,	/* past session_max: 421 at the next boundary */
 };
 
 struct smtp_tx {
@@ -60,12 +61,15 @@ struct smtp_server {
 
 struct smtp_session {
 	uv_tcp_t		 tcp;
-	uv_timer_t		 timer;
+	uv_timer_t		 timer;		/* command and data deadlines */
+	uv_timer_t		 life;		/* session_max */
 	struct smtp_server	*srv;
 	uint64_t		 id;		/* log key */
 	enum smtp_state		 state;		/* change only via smtp__set_state() */
 	unsigned		 flags;		/* enum smtp_flags */
 	unsigned		 errors;	/* bad commands so far */
+	unsigned		 junk;		/* NOOP/RSET/VRFY/HELP since the last
+						   accepted message */
 	int			 refs;		/* handles + jobs */
 	bool			 closing;
 	bool			 reading;

@@ -13,6 +13,17 @@
  * command_timeout of the previous reply, a body within data_timeout of
  * the 354, whatever the client trickles meanwhile.
  *
+ * The session cap (session_max; Stalwart's "duration", RELIABILITY row 7)
+ * bounds a client that keeps every deadline but never leaves. When it
+ * passes, the session is marked expired and gets "421 4.4.2 ... session
+ * too long" at the next command boundary: at once if it is waiting for a
+ * command (a half-sent command line is dropped), else after the hook that
+ * runs (its reply goes first) or after the body being received. A message
+ * in DATA is not cut mid-body: its sender may be honest, and data_timeout
+ * already bounds it, so a session lasts at most session_max +
+ * data_timeout + one hook. Pipelined commands still buffered are not
+ * executed once the cap has passed.
+ *
  * STARTTLS: the 220 is written in plaintext, everything still buffered
  * is discarded (RFC 3207 5; CVE-2011-0411), and from then on bytes go
  * through the TLS stream. The session state goes back to "greeted".
@@ -111,7 +122,9 @@ smtp__close(struct smtp_session *s)
 	s->closing = true;
 	log_debug("smtp", NULL, "%016" PRIx64 " close", s->id);
 	uv_timer_stop(&s->timer);
+	uv_timer_stop(&s->life);
 	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&s->life, on_handle_closed);
 	uv_close((uv_handle_t *)&s->tcp, on_handle_closed);
 }
 
@@ -136,6 +149,30 @@ void
 smtp__arm_timer(struct smtp_session *s, uint64_t ms)
 {
 	uv_timer_start(&s->timer, on_timeout, ms, 0);
+}
+
+/* Past session_max and at a command boundary: 421 and close. */
+static bool
+expire_if_due(struct smtp_session *s)
+{
+	if (!(s->flags & SMTP_SF_EXPIRED) || !smtp__is_idle(s))
+		return false;
+	smtp__reply(s, 421, "4.4.2 %s Error: session too long", s->srv->hostname);
+	smtp__set_state(s, SMTP_S_CLOSING);
+	/* A client that reads no replies is cut by the deadline instead. */
+	smtp__arm_timer(s, s->srv->limits.command_timeout_ms);
+	return true;
+}
+
+static void
+on_session_max(uv_timer_t *t)
+{
+	struct smtp_session *s = t->data;
+
+	log_info("smtp", NULL, "%016" PRIx64 " session too long (state %s)",
+	    s->id, state_name(s->state));
+	s->flags |= SMTP_SF_EXPIRED;
+	smtp__process(s);
 }
 
 static void
@@ -275,6 +312,8 @@ smtp__process(struct smtp_session *s)
 	while (!s->closing && !(s->flags & SMTP_SF_BUSY) &&
 	    s->state != SMTP_S_CLOSING && s->in.len > 0 &&
 	    s->out.len + s->writing < SMTP_OUTPUT_MAX) {
+		if (expire_if_due(s))
+			break;
 		if (s->state == SMTP_S_DATA)
 			process_data(s);
 		else
@@ -284,6 +323,7 @@ smtp__process(struct smtp_session *s)
 	}
 	if (s->closing)
 		return;
+	expire_if_due(s);
 	/* After a half-close, nothing more will come: close once caught up. */
 	if (s->peer_eof && s->in.len == 0 && !(s->flags & SMTP_SF_BUSY) &&
 	    s->state != SMTP_S_CLOSING) {
@@ -425,8 +465,9 @@ smtp__session_accept(struct smtp_server *srv)
 	s->id = ++srv->next_id;
 	uv_tcp_init(srv->loop, &s->tcp);
 	uv_timer_init(srv->loop, &s->timer);
-	s->tcp.data = s->timer.data = s;
-	s->refs = 2;
+	uv_timer_init(srv->loop, &s->life);
+	s->tcp.data = s->timer.data = s->life.data = s;
+	s->refs = 3;
 	s->next = srv->sessions;
 	if (srv->sessions)
 		srv->sessions->prev = s;
@@ -451,5 +492,7 @@ smtp__session_accept(struct smtp_server *srv)
 	log_info("smtp", NULL, "%016" PRIx64 " connect from %s", s->id, s->client_ip);
 	smtp__reply(s, 220, "%s ESMTP gentd", srv->hostname);
 	smtp__arm_timer(s, srv->limits.command_timeout_ms);
+	if (srv->limits.session_max_ms > 0)
+		uv_timer_start(&s->life, on_session_max, srv->limits.session_max_ms, 0);
 	smtp__process(s);
 }

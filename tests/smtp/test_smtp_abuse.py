@@ -2,7 +2,8 @@
 test_smtp_abuse.py - hostile clients against the inbound SMTP server
 (RELIABILITY.md rows 1-2 and 5-8): SMTP smuggling live, open relay
 attempts (and nmap's smtp-open-relay when nmap is installed), size and
-line limits, recipient limits, error limits, foreign protocols, floods.
+line limits, recipient limits, error limits, foreign protocols, floods,
+the junk-command limit (Postfix smtpd_junk_command_limit).
 
     GENTD_BIN=build/gentd PYTHONPATH=tests/integration:tests/domains \\
         /usr/bin/python3 tests/smtp/test_smtp_abuse.py
@@ -16,10 +17,11 @@ import unittest
 
 import harness
 from smtp_fixture import (SmtpTestCase, SmtpConn, make_message,
-                          dot_stuff, send_mail, has_lone_cr_lf, HOST)
+                          dot_stuff, send_mail, has_lone_cr_lf, HOST, HOSTNAME)
 
 MAX_MESSAGE = 100 * 1024
 MAX_ERRORS = 20
+JUNK_LIMIT = 100            # smtp_junk_command_limit: the default, not set
 
 # The fake ends of data of the smuggling table (RELIABILITY row 1/2).
 FAKE_EODS = [b"\n.\n", b"\n.\r\n", b"\r.\r\n", b"\r\n.\n",
@@ -406,24 +408,26 @@ class SmtpAbuseTest(SmtpTestCase):
         self.assertEqual([r.code for r in rs], [500], rs)
         self.assertTrue(closed)
 
-    # -- floods (rows 7-8) --
+    # -- floods and junk commands (rows 7-8) --
+
+    def assertJunkClose(self, rs, closed, n_ok):
+        """n_ok replies in order, then 421 4.7.0 and a close."""
+        self.assertEqual(len(rs), n_ok + 1, rs[-3:])
+        self.assertReply(rs[-1], 421, "4.7.0")
+        self.assertEqual(rs[-1].last, "4.7.0 %s Error: too many junk commands"
+                         % HOSTNAME)
+        self.assertTrue(closed, "not closed after the 421")
 
     def test_pipelined_noop_flood(self):
-        n = 5000
+        """1000 NOOPs in one write: the first JUNK_LIMIT are answered in
+        order, the next gets 421, the rest are never executed and the
+        connection closes; the server goes on serving."""
+        n = 1000
         c = self.conn(timeout=20)
         c.send(b"NOOP\r\n" * n)
         rs, closed = c.replies_until_close(timeout=20, limit=n)
-        # Answered in order, every one, or cut cleanly (only 250s, then 421
-        # or a close).
-        codes = [r.code for r in rs]
-        if len(codes) == n:
-            self.assertEqual(set(codes), {250})
-            self.assertReply(c.cmd("QUIT"), 221)
-        else:
-            self.assertTrue(closed, "neither answered nor closed: %d replies"
-                            % len(codes))
-            body = codes[:-1] if codes and codes[-1] == 421 else codes
-            self.assertEqual(set(body), {250} if body else set())
+        self.assertJunkClose(rs, closed, JUNK_LIMIT)
+        self.assertEqual({r.code for r in rs[:-1]}, {250})
         c.close()
         c2 = self.conn()
         self.assertReply(c2.cmd("NOOP"), 250)
@@ -431,13 +435,74 @@ class SmtpAbuseTest(SmtpTestCase):
         self.assertSessionWorks(c2)
 
     def test_mixed_pipeline_keeps_order(self):
-        cmds = ["NOOP", "HELP", "VRFY x", "RSET"] * 250
-        want = [250, 214, 252, 250] * 250
+        """NOOP, HELP, VRFY and RSET all count: 25 of each are answered
+        in order and the 101st junk command gets the 421."""
+        cmds = ["NOOP", "HELP", "VRFY x", "RSET"] * (JUNK_LIMIT // 4)
+        want = [250, 214, 252, 250] * (JUNK_LIMIT // 4)
         c = self.conn(timeout=20)
         c.ehlo()
-        c.send("".join(x + "\r\n" for x in cmds))
-        rs = c.replies(len(cmds), timeout=20)
-        self.assertEqual([r.code for r in rs], want)
+        c.send("".join(x + "\r\n" for x in cmds + ["HELP", "QUIT"]))
+        rs, closed = c.replies_until_close(timeout=20)
+        self.assertEqual([r.code for r in rs[:-1]], want)
+        self.assertJunkClose(rs, closed, JUNK_LIMIT)
+
+    def test_junk_count_resets_after_each_message(self):
+        """A normal client with some NOOPs and RSETs around several
+        messages on one connection is never cut: 3 x 60 junk commands is
+        over the limit, but each accepted message starts the count again."""
+        c = self.conn(timeout=20)
+        c.ehlo()
+        subjects = []
+        for k in range(3):
+            junk = ["NOOP", "RSET", "VRFY bot", "HELP"] * 15
+            c.send("".join(x + "\r\n" for x in junk))
+            rs = c.replies(len(junk), timeout=20)
+            self.assertEqual({r.code for r in rs}, {250, 252, 214}, rs[-3:])
+            subjects.append(harness.uniq("junk-reset%d-" % k))
+            r = send_mail(self.port, "busy@client.gentd.test", [self.env.addr()],
+                          make_message(subjects[-1]), conn=c)
+            self.assertReply(r, 250, "2.0.0")
+        # Still in good standing: 99 more are fine, the 101st is not.
+        c.send("NOOP\r\n" * (JUNK_LIMIT + 1))
+        rs, closed = c.replies_until_close(timeout=20)
+        self.assertJunkClose(rs, closed, JUNK_LIMIT)
+        for subject in subjects:
+            self.assertEqual(len(self.env.by_subject(subject)), 1, subject)
+
+    def test_refused_message_does_not_reset_junk_count(self):
+        """Only an accepted message resets the count (as in Postfix): a
+        body refused for bare LFs does not."""
+        c = self.conn(timeout=20)
+        c.ehlo()
+        c.send("NOOP\r\n" * (JUNK_LIMIT - 1))
+        self.assertEqual({r.code for r in c.replies(JUNK_LIMIT - 1)}, {250})
+        self.begin_data(c)
+        c.send(b"Subject: x\r\n\r\nbare\nLF\r\n.\r\n")
+        self.assertReply(c.reply(), 554, "5.6.0")
+        self.assertReply(c.cmd("NOOP"), 250)          # the 100th
+        c.send("NOOP\r\n")
+        rs, closed = c.replies_until_close(timeout=5)
+        self.assertJunkClose(rs, closed, 0)
+
+
+class SmtpFloodTest(harness.GentdTestCase):
+    """Floods that must be answered in full: a junk limit high enough not
+    to interfere, so the input and output caps are what is tested."""
+    server_conf = {"smtp_junk_command_limit": "1000000"}
+
+    def conn(self, timeout=5.0):
+        c = SmtpConn(self.srv.smtp_port, timeout=timeout)
+        self.addCleanup(c.close)
+        self.assertEqual(c.greeting.code, 220, c.greeting)
+        return c
+
+    def test_pipelined_noop_flood_under_a_high_limit(self):
+        n = 5000
+        c = self.conn(timeout=20)
+        c.send(b"NOOP\r\n" * n)
+        rs = c.replies(n, timeout=20)
+        self.assertEqual({r.code for r in rs}, {250})
+        self.assertEqual(c.cmd("QUIT").code, 221)
 
     def test_big_flood_while_not_reading(self):
         """4 MB of NOOPs sent while the client reads nothing for a while:
@@ -463,7 +528,7 @@ class SmtpAbuseTest(SmtpTestCase):
             self.assertEqual(set(codes), {250})
         c.close()
         c2 = self.conn()
-        self.assertReply(c2.cmd("NOOP"), 250)
+        self.assertEqual(c2.cmd("NOOP").code, 250)
 
 
 if __name__ == "__main__":

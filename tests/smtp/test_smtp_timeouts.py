@@ -1,7 +1,8 @@
 """
 test_smtp_timeouts.py - slow clients and connection caps (RELIABILITY.md
 rows 7-8): the command and data deadlines (deadlines, not idle timers: a
-trickling client is cut as well), smtp_max_per_ip and smtp_max_connections.
+trickling client is cut as well), the session cap (smtp_session_max),
+smtp_max_per_ip and smtp_max_connections.
 
     GENTD_BIN=build/gentd PYTHONPATH=tests/integration:tests/domains \\
         /usr/bin/python3 tests/smtp/test_smtp_timeouts.py
@@ -13,11 +14,12 @@ import unittest
 
 import harness
 from smtp_fixture import (SmtpTestCase, SmtpConn, Closed, make_message,
-                          dot_stuff, send_mail)
+                          dot_stuff, send_mail, HOSTNAME)
 
 COMMAND_TIMEOUT = 1.0
 DATA_TIMEOUT = 2.0
 SLACK = 1.5         # scheduling slack on a loaded 2-core machine
+SESSION_MAX = 2.0   # smtp_session_max of the session cap tests
 
 
 class SmtpDeadlineTest(SmtpTestCase):
@@ -148,22 +150,7 @@ class SmtpConnectionCapTest(harness.GentdTestCase):
         self.assertTrue(closed, "%s: not closed after 421" % what)
 
     def wait_accepting(self, port, timeout=5.0):
-        """Until a new connection gets 220 again (bounded)."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            c = SmtpConn(port, timeout=2, greet=False)
-            try:
-                r = c.reply()
-                last = r
-                if r.code == 220:
-                    self.addCleanup(c.close)
-                    return c
-            except (Closed, socket.timeout) as e:
-                last = e
-            c.close()
-            time.sleep(0.05)
-        raise AssertionError("no 220 within %.0fs (last %r)" % (timeout, last))
+        return wait_accepting(self, port, timeout)
 
     def check_cap(self, srv, cap, what):
         port = srv.smtp_port
@@ -222,6 +209,143 @@ class SmtpConnectionCapTest(harness.GentdTestCase):
             self.assertEqual(r.code, 421, r)
             self.assertTrue(c.wait_closed(2))
         self.wait_accepting(srv.smtp_port)
+
+
+def wait_accepting(case, port, timeout=5.0):
+    """Until a new connection gets 220 again (bounded); the connection."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        c = SmtpConn(port, timeout=2, greet=False)
+        try:
+            r = c.reply()
+            last = r
+            if r.code == 220:
+                case.addCleanup(c.close)
+                return c
+        except (Closed, socket.timeout) as e:
+            last = e
+        c.close()
+        time.sleep(0.05)
+    raise AssertionError("no 220 within %.0fs (last %r)" % (timeout, last))
+
+
+class SmtpSessionCapTest(harness.GentdTestCase):
+    """smtp_session_max (RELIABILITY row 7, Stalwart's duration): a client
+    that keeps every deadline still leaves at the cap, and its slot frees."""
+    start_server = False
+
+    def cap_server(self):
+        # One session per IP: a new connection is let in only once the
+        # capped session has really gone.
+        return self.new_server({"smtp_session_max": "%ds" % SESSION_MAX,
+                                "smtp_max_per_ip": "1"})
+
+    def assertCapReply(self, r, hostname):
+        self.assertEqual(r.code, 421, r)
+        self.assertEqual(r.last, "4.4.2 %s Error: session too long" % hostname)
+
+    def test_busy_client_is_cut_at_the_cap(self):
+        srv = self.cap_server()
+        started = time.monotonic()
+        c = SmtpConn(srv.smtp_port, timeout=5)
+        self.addCleanup(c.close)
+        self.assertEqual(c.greeting.code, 220, c.greeting)
+        self.assertEqual(c.cmd("EHLO busy.gentd.test").code, 250)
+        # The slot is held: a second session from 127.0.0.1 is refused.
+        other = SmtpConn(srv.smtp_port, timeout=5)
+        self.addCleanup(other.close)
+        self.assertEqual(other.greeting.code, 421, other.greeting)
+        ok, r = 0, None
+        while time.monotonic() - started < SESSION_MAX + SLACK + 2:
+            time.sleep(0.3)
+            c.try_send(b"NOOP\r\n")      # the 421 may already be waiting
+            try:
+                r = c.reply(timeout=2)
+            except Closed:
+                self.fail("closed without a reply after %d NOOPs" % ok)
+            if r.code != 250:
+                break
+            ok += 1
+        elapsed = time.monotonic() - started
+        self.assertCapReply(r, "gentd.test")
+        self.assertGreaterEqual(ok, 4, "cut before the cap")
+        self.assertGreaterEqual(elapsed, SESSION_MAX * 0.8)
+        self.assertLessEqual(elapsed, SESSION_MAX + SLACK)
+        self.assertTrue(c.wait_closed(2), "not closed after the 421")
+        c2 = wait_accepting(self, srv.smtp_port)
+        self.assertEqual(c2.cmd("NOOP").code, 250)
+
+    def test_idle_session_is_told_at_once(self):
+        """Idle within the (5 min) command deadline: the 421 comes at the
+        cap, without waiting for a command."""
+        srv = self.cap_server()
+        started = time.monotonic()
+        c = SmtpConn(srv.smtp_port, timeout=5)
+        self.addCleanup(c.close)
+        self.assertEqual(c.cmd("EHLO idle.gentd.test").code, 250)
+        r = c.reply(timeout=SESSION_MAX + SLACK + 1)
+        elapsed = time.monotonic() - started
+        self.assertCapReply(r, "gentd.test")
+        self.assertGreaterEqual(elapsed, SESSION_MAX * 0.8)
+        self.assertLessEqual(elapsed, SESSION_MAX + SLACK)
+        self.assertTrue(c.wait_closed(2), "not closed after the 421")
+        wait_accepting(self, srv.smtp_port)
+
+
+class SmtpSessionCapDataTest(SmtpTestCase):
+    """A message in DATA when the cap passes is finished, not cut: its
+    250 comes first, then the 421."""
+    smtp_conf = {"smtp_session_max": "%ds" % SESSION_MAX,
+                 "smtp_data_timeout": "20s"}
+    inboxes = ("bot",)
+
+    def test_message_in_data_is_finished_then_421(self):
+        subject = harness.uniq("capped-")
+        started = time.monotonic()
+        c = self.conn(timeout=5)
+        c.ehlo()
+        self.assertReply(c.cmd("MAIL FROM:<long@client.gentd.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<%s>" % self.env.addr()), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(make_message(subject, body=""))
+        lines = 0
+        while time.monotonic() - started < SESSION_MAX + 1.5:
+            c.send(b"line %d\r\n" % lines)  # past the cap, still in DATA
+            lines += 1
+            time.sleep(0.3)
+        self.assertEqual(c.buf, b"")
+        c.send(b".\r\n")
+        r = c.reply(timeout=10)
+        self.assertReply(r, 250, "2.0.0")
+        r = c.reply(timeout=5)
+        self.assertReply(r, 421, "4.4.2")
+        self.assertEqual(r.last, "4.4.2 %s Error: session too long" % HOSTNAME)
+        self.assertTrue(c.wait_closed(2), "not closed after the 421")
+        got = self.env.by_subject(subject)
+        self.assertEqual(len(got), 1, got)
+        raw = self.env.raw(got[0]["id"])
+        self.assertTrue(raw.endswith(b"line %d\r\n" % (lines - 1)), raw[-100:])
+
+    def test_pipelined_commands_after_the_cap_are_not_run(self):
+        """Commands queued behind the message when the cap passes: the
+        250 for the message, then 421; the MAIL after it never runs."""
+        subject = harness.uniq("capped-pipe-")
+        started = time.monotonic()
+        c = self.conn(timeout=5)
+        c.ehlo()
+        self.assertReply(c.cmd("MAIL FROM:<pipe@client.gentd.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<%s>" % self.env.addr()), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(make_message(subject, body=""))
+        while time.monotonic() - started < SESSION_MAX + 1:
+            c.send(b"more\r\n")
+            time.sleep(0.3)
+        c.send(b".\r\nNOOP\r\nMAIL FROM:<after@client.gentd.test>\r\n")
+        rs, closed = c.replies_until_close(timeout=10)
+        self.assertEqual([r.code for r in rs], [250, 421], rs)
+        self.assertTrue(closed)
+        self.assertEqual(len(self.env.by_subject(subject)), 1)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,24 @@
 """
 test_smtp_tls.py - STARTTLS on the inbound SMTP server: delivery over TLS,
 the EHLO keywords before and after, the state reset, plaintext injection
-(RELIABILITY.md row 4, CVE-2011-0411), smuggling inside TLS (row 2), and
-a server without a certificate.
+(RELIABILITY.md row 4, CVE-2011-0411), smuggling inside TLS (row 2), the
+TLS 1.2 minimum (row 24: a TLS 1.0/1.1-only client is refused and the
+server stays usable), and a server without a certificate.
 
     GENTD_BIN=build/gentd PYTHONPATH=tests/integration:tests/domains \\
         /usr/bin/python3 tests/smtp/test_smtp_tls.py
 """
 
+import re
 import select
+import shutil
 import smtplib
 import socket
 import ssl
+import subprocess
+import threading
 import unittest
+import warnings
 
 import harness
 from smtp_fixture import (SmtpTestCase, SmtpConn, Closed, make_message,
@@ -20,6 +26,36 @@ from smtp_fixture import (SmtpTestCase, SmtpConn, Closed, make_message,
                           our_received,
                           HOST, HOSTNAME)
 from test_smtp_abuse import FAKE_EODS
+
+LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"      # lets 1.0/1.1 suites be offered
+# What a refused old-version handshake says (either side's alert).
+VERSION_REFUSED = re.compile(r"(?i)protocol[ _.]version|unsupported[ _.]protocol|"
+                             r"wrong[ _.]version")
+
+
+def legacy_context(lo, hi):
+    """A client offering only TLS versions lo..hi (below 1.2); None when
+    this Python/OpenSSL cannot build one."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx = insecure_context()
+            ctx.set_ciphers(LEGACY_CIPHERS)
+            ctx.minimum_version = lo
+            ctx.maximum_version = hi
+    except (ValueError, ssl.SSLError, AttributeError):
+        return None
+    return ctx
+
+
+def legacy_server_context(cert, key):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.set_ciphers(LEGACY_CIPHERS)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.load_cert_chain(cert, key)
+    return ctx
 
 
 class SmtpTlsTest(SmtpTestCase):
@@ -230,6 +266,104 @@ class SmtpTlsTest(SmtpTestCase):
                 self.assertTrue(closed)
                 self.assertEqual(self.env.by_subject(outer), [])
                 self.assertEqual(self.env.by_subject(inner), [])
+
+    # -- TLS 1.2 minimum (row 24; src/core/tls.c sets TLS1_2_VERSION) --
+
+    def control_version(self, client_ctx):
+        """The version client_ctx negotiates with a local server that
+        accepts TLS 1.0 and up (None if none): shows the client really
+        offers the old versions, so a refusal by gentd is gentd's doing."""
+        server_ctx = legacy_server_context(self.cert, self.key)
+        lsock = socket.socket()
+        self.addCleanup(lsock.close)
+        lsock.bind((HOST, 0))
+        lsock.listen(1)
+        lsock.settimeout(10)
+
+        def serve():
+            try:
+                a, _ = lsock.accept()
+                a.settimeout(10)
+                with server_ctx.wrap_socket(a, server_side=True):
+                    pass
+            except (OSError, ssl.SSLError):
+                pass
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        try:
+            with socket.create_connection(lsock.getsockname(), timeout=10) as raw:
+                with client_ctx.wrap_socket(raw) as s:
+                    return s.version()
+        except (OSError, ssl.SSLError):
+            return None
+        finally:
+            t.join(10)
+
+    def assertServerStillServesTls12(self):
+        """Right after: TLS 1.2 exactly (the minimum) and the default
+        (1.3 here) both work, and a message goes through."""
+        for label, hi in (("1.2 only", ssl.TLSVersion.TLSv1_2), ("default", None)):
+            ctx = insecure_context()
+            if hi is not None:
+                ctx.maximum_version = hi
+            c = self.conn()
+            c.ehlo()
+            c.starttls(ctx)
+            version = c.sock.version()
+            with self.subTest(client=label):
+                self.assertIn(version, ("TLSv1.2", "TLSv1.3"))
+                if hi is not None:
+                    self.assertEqual(version, "TLSv1.2")
+            c.ehlo("modern.gentd.test")
+            subject = harness.uniq("tls12-")
+            r = send_mail(self.port, "modern@client.gentd.test", [self.env.addr()],
+                          make_message(subject), conn=c)
+            self.assertReply(r, 250)
+            self.assertTrue(self.only(subject)["smtp"]["tls"])
+            c.close()
+
+    def test_tls_1_0_and_1_1_refused(self):
+        """A client offering only TLS 1.0 and 1.1 (and each alone): the
+        STARTTLS handshake fails with a protocol-version alert."""
+        V = ssl.TLSVersion
+        cases = [("1.0 and 1.1", V.TLSv1, V.TLSv1_1), ("1.0", V.TLSv1, V.TLSv1),
+                 ("1.1", V.TLSv1_1, V.TLSv1_1)]
+        ctx = legacy_context(V.TLSv1, V.TLSv1_1)
+        if ctx is None or self.control_version(ctx) is None:
+            self.skipTest("this OpenSSL cannot build a TLS 1.0/1.1 client; "
+                          "test_tls_1_1_refused_s_client covers it")
+        for label, lo, hi in cases:
+            ctx = legacy_context(lo, hi)
+            with self.subTest(offers=label):
+                self.assertIn(self.control_version(ctx), ("TLSv1", "TLSv1.1"))
+                c = self.conn()
+                c.ehlo()
+                with self.assertRaises((ssl.SSLError, ConnectionError)) as cm:
+                    c.starttls(ctx)
+                self.assertRegex(str(cm.exception), VERSION_REFUSED)
+                c.close()
+        self.assertServerStillServesTls12()
+
+    def test_tls_1_1_refused_s_client(self):
+        """The same with another client: openssl s_client -tls1_1."""
+        openssl = shutil.which("openssl")
+        if not openssl:
+            self.skipTest("no openssl command")
+        p = subprocess.run(
+            [openssl, "s_client", "-connect", "%s:%d" % (HOST, self.port),
+             "-starttls", "smtp", "-name", "s-client.gentd.test", "-tls1_1",
+             "-cipher", LEGACY_CIPHERS, "-servername", HOSTNAME],
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        out = p.stdout + p.stderr
+        if "no protocols available" in out:
+            self.skipTest("this openssl cannot offer TLS 1.1 at all")
+        self.assertNotEqual(p.returncode, 0, out[-2000:])
+        self.assertRegex(out, VERSION_REFUSED)
+        # A session would print "New, TLSv1.1, Cipher is ..."; a refused
+        # one "New, (NONE), Cipher is (NONE)".
+        self.assertNotRegex(out, r"New, TLSv1(\.1)?, Cipher is")
+        self.assertServerStillServesTls12()
 
     def test_plain_delivery_still_works_with_tls_offered(self):
         subject = harness.uniq("plain-")

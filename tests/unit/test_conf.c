@@ -51,6 +51,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.http_max_body, 25u * 1024 * 1024);
 	ck_assert_int_eq(c.http_max_connections, 1024);
 	ck_assert(!c.webhook_allow_private);
+	ck_assert_int_eq(c.smtp_junk_command_limit, 100);
+	ck_assert_uint_eq(c.smtp_session_max, 30u * 60 * 1000);
 	conf_free(&c);
 	ck_assert_ptr_null(c.data_dir);
 	ck_assert_ptr_null(c.http_listen);
@@ -100,6 +102,8 @@ START_TEST(test_parse_full_file)
 	    "queue_lifetime = 1h\n"
 	    "webhook_allow_private = yes\n"
 	    "scrypt_log2n = 10\n"
+	    "smtp_junk_command_limit = 7\n"
+	    "smtp_session_max = 90s\n"
 	    "# no newline at the end\n"
 	    "hostname = last.example.com";
 	struct conf c;
@@ -131,6 +135,8 @@ START_TEST(test_parse_full_file)
 	ck_assert_uint_eq(c.queue_lifetime, 3600000);
 	ck_assert(c.webhook_allow_private);
 	ck_assert_int_eq(c.scrypt_log2n, 10);
+	ck_assert_int_eq(c.smtp_junk_command_limit, 7);
+	ck_assert_uint_eq(c.smtp_session_max, 90000);
 	conf_free(&c);
 }
 END_TEST
@@ -259,6 +265,13 @@ static const struct bad_value {
 	{ "queue_lifetime = 99999999999999999999d", "queue_lifetime" },
 	{ "relay_retry_schedule = 5m,1x", "relay_retry_schedule" },
 	{ "relay_retry_schedule =", "relay_retry_schedule" },
+	/* durations with a range: smtp_session_max is 1s .. 1d */
+	{ "smtp_session_max = 0", "smtp_session_max" },
+	{ "smtp_session_max = 999ms", "smtp_session_max" },
+	{ "smtp_session_max = 25h", "smtp_session_max" },
+	{ "smtp_session_max = 2d", "smtp_session_max" },
+	{ "smtp_session_max = 30x", "smtp_session_max" },
+	{ "smtp_session_max =", "smtp_session_max" },
 	/* sizes */
 	{ "http_max_body = 32KB", "http_max_body" },
 	{ "http_max_body = -1", "http_max_body" },
@@ -276,6 +289,10 @@ static const struct bad_value {
 	{ "relay_port = 65536", "relay_port" },
 	{ "scrypt_log2n = 9", "scrypt_log2n" },
 	{ "scrypt_log2n = 21", "scrypt_log2n" },
+	{ "smtp_junk_command_limit = 0", "smtp_junk_command_limit" },
+	{ "smtp_junk_command_limit = 1000001", "smtp_junk_command_limit" },
+	{ "smtp_junk_command_limit = -1", "smtp_junk_command_limit" },
+	{ "smtp_junk_command_limit = 10x", "smtp_junk_command_limit" },
 	/* bools */
 	{ "webhook_allow_private = maybe", "webhook_allow_private" },
 	{ "webhook_allow_private =", "webhook_allow_private" },
@@ -309,6 +326,8 @@ START_TEST(test_bad_value)
 	ck_assert_int_eq(c.worker_threads, orig.worker_threads);
 	ck_assert_int_eq(c.log_level, orig.log_level);
 	ck_assert(c.webhook_allow_private == orig.webhook_allow_private);
+	ck_assert_int_eq(c.smtp_junk_command_limit, orig.smtp_junk_command_limit);
+	ck_assert_uint_eq(c.smtp_session_max, orig.smtp_session_max);
 	free(err);
 	free(want);
 	free(text);
@@ -322,6 +341,9 @@ START_TEST(test_int_bounds_accepted)
 	static const char *const texts[] = {
 		"http_max_connections = 1", "http_max_connections = 1000000",
 		"worker_threads = 1", "relay_port = 65535", "scrypt_log2n = 20",
+		"smtp_junk_command_limit = 1", "smtp_junk_command_limit = 1000000",
+		"smtp_session_max = 1s", "smtp_session_max = 1000ms",
+		"smtp_session_max = 24h", "smtp_session_max = 1d",
 	};
 	struct conf c;
 	char *err = NULL;
