@@ -5,7 +5,10 @@ receiver fails on purpose to exercise each backoff mode, is absent to make
 deliveries undelivered, then comes back for replays. A second gentd with
 webhook_allow_private off is pointed at names that resolve (through
 dnsmasq) to 127.0.0.1, 10.x and 169.254.x: each is refused at connect
-time, and nothing reaches the listener.
+time, and nothing reaches the listener. A gentd started with every proxy
+environment variable pointing at a recording listener posts straight to
+the receiver, and the listener sees no connection (RELIABILITY row 20;
+test_smtp_webhook_ssrf.py has the public-address and redirect cases).
 
     GENTD_BIN=build/gentd PYTHONPATH=tests/integration:tests/domains \\
         /usr/bin/python3 tests/smtp/test_smtp_webhooks.py
@@ -16,6 +19,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import select
 import socket
 import threading
 import time
@@ -23,7 +27,7 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import harness
-from smtp_fixture import SmtpTestCase
+from smtp_fixture import MailEnv, SmtpTestCase
 
 RETRY_DELAY = 2.0       # webhook_retry_delay of the first class, seconds
 WAIT = 30.0             # bound on every wait for a delivery
@@ -115,6 +119,51 @@ class Receiver:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class ConnRecorder:
+    """A TCP listener that answers nothing and records every connection:
+    the peer and the first line it sent (a proxy's CONNECT or GET, the
+    request line of a followed redirect). Polls with a timeout, so
+    close() ends its thread within a tenth of a second."""
+
+    def __init__(self, host="127.0.0.1", port=0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(64)
+        self.host, self.port = self.sock.getsockname()[:2]
+        self.seen, self.lock, self.stopping = [], threading.Lock(), False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            r, _, _ = select.select([self.sock], [], [], 0.1)
+            if not r:
+                continue
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                continue
+            rec = {"peer": peer, "line": b""}
+            with self.lock:
+                self.seen.append(rec)
+            conn.settimeout(1.0)
+            try:
+                rec["line"] = conn.recv(4096).split(b"\r\n")[0]
+            except OSError:
+                pass
+            conn.close()
+
+    def connections(self):
+        with self.lock:
+            return list(self.seen)
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(5)
+        self.sock.close()
 
 
 class WebhookCase(SmtpTestCase):
@@ -641,6 +690,85 @@ class WebhookSsrfTest(WebhookCase):
             self.fail("a refused webhook reached the listener")
         except socket.timeout:
             pass
+
+
+
+# Every variable libcurl reads a proxy from (it reads http_proxy only in
+# lower case, the rest in either), and no exceptions.
+PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+              "all_proxy", "ALL_PROXY")
+
+
+def proxy_env(proxy_url):
+    env = {k: proxy_url for k in PROXY_VARS}
+    env.update(no_proxy="", NO_PROXY="")
+    return env
+
+
+class WebhookEnvCase(WebhookCase):
+    """A WebhookCase whose gentd runs with gentd_env added to its
+    environment; proxy_env() of a recording listener that the class makes."""
+    gentd_env = {}
+
+    @classmethod
+    def make_gentd_env(cls):
+        return dict(cls.gentd_env)
+
+    @classmethod
+    def setUpClass(cls):
+        super(SmtpTestCase, cls).setUpClass()      # harness: no server yet
+        env = cls.make_gentd_env()
+        cls.env = MailEnv(dict(cls.smtp_conf), inboxes=cls.inboxes,
+                          name=cls.__name__,
+                          make_srv=lambda c, n: harness.Gentd(c, env=env, name=n))
+        cls.addClassCleanup(cls.env.cleanup)
+        cls.srv, cls.port, cls.dns = cls.env.srv, cls.env.port, cls.env.dns
+
+
+def wait_first(checks, timeout=WAIT):
+    """Poll until one of checks (name -> callable) returns something true;
+    returns that name, or None after timeout."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for name, check in checks.items():
+            if check():
+                return name
+        time.sleep(0.05)
+    return None
+
+
+class WebhookProxyEnvTest(WebhookEnvCase):
+    """Proxy environment variables are ignored: gentd started with all of
+    them pointing at a listener still posts straight to the receiver."""
+    smtp_conf = {"webhook_allow_private": "true"}
+
+    @classmethod
+    def make_gentd_env(cls):
+        cls.proxy = ConnRecorder()
+        cls.addClassCleanup(cls.proxy.close)
+        return proxy_env("http://127.0.0.1:%d" % cls.proxy.port)
+
+    def test_proxy_environment_is_ignored(self):
+        with open("/proc/%d/environ" % self.srv.proc.pid, "rb") as f:
+            env = dict(kv.decode().split("=", 1) for kv in f.read().split(b"\0") if kv)
+        for k in PROXY_VARS:        # the daemon really has them
+            self.assertEqual(env.get(k), "http://127.0.0.1:%d" % self.proxy.port, k)
+        rx = Receiver()
+        self.addCleanup(rx.close)
+        rule = self.rule(rx.url("/direct"))
+        self.mail()
+        # A proxied post would hang at the silent listener: stop at
+        # whichever shows first.
+        first = wait_first({"receiver": lambda: rx.at("/direct"),
+                            "proxy": self.proxy.connections})
+        self.assertEqual(self.proxy.connections(), [],
+                         "gentd went through the proxy from its environment")
+        self.assertEqual(first, "receiver")
+        d = self.wait_status(rule["id"], "delivered")[0]
+        full = self.api("GET", "/v1/webhook-deliveries/%s/" % d["id"], None, 200)
+        self.assertEqual(full["attempt_log"][0]["connected_ip"], "127.0.0.1")
+        time.sleep(0.5)
+        self.assertEqual(self.proxy.connections(), [])
 
 
 if __name__ == "__main__":
