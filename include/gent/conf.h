@@ -25,6 +25,7 @@ struct conf {
 	char		*tls_key;		/* PEM path */
 	uint64_t	 smtp_max_message;	/* bytes; SIZE */
 	int64_t		 smtp_max_recipients;	/* per message */
+	int64_t		 smtp_max_hops;		/* Received: fields; more get 554 */
 	int64_t		 smtp_max_errors;	/* bad commands before 421 */
 	int64_t		 smtp_max_connections;	/* sessions in all */
 	int64_t		 smtp_max_per_ip;	/* sessions per client IP */

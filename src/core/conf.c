@@ -54,6 +54,7 @@ static const struct conf_key conf_keys[] = {
 	K(tls_key, CONF_STRING),
 	K(smtp_max_message, CONF_SIZE),
 	KI(smtp_max_recipients, 1, 10000),
+	KI(smtp_max_hops, 1, 1000),
 	KI(smtp_max_errors, 1, 1000),
 	KI(smtp_max_connections, 1, 1000000),
 	KI(smtp_max_per_ip, 1, 1000000),
@@ -99,6 +100,7 @@ conf_init(struct conf *c)
 	c->http_max_body = 25 * 1024 * 1024;
 	c->smtp_max_message = 25 * 1024 * 1024;
 	c->smtp_max_recipients = 100;
+	c->smtp_max_hops = 50;	/* Postfix hopcount_limit */
 	c->smtp_max_errors = 20;	/* Postfix smtpd_hard_error_limit */
 	c->smtp_max_connections = 500;
 	c->smtp_max_per_ip = 20;

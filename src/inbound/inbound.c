@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "gent/hops.h"
 #include "gent/ids.h"
 #include "gent/inbound.h"
 #include "inbound_int.h"
@@ -421,18 +422,45 @@ deliver_all(struct app *app, const struct smtp_envelope *env, const char *raw,
 	return rc;
 }
 
+/*
+ * RFC 5321 6.3: a message that has passed through more than smtp_max_hops
+ * relays is taken to be in a loop and refused, so it is neither stored
+ * nor forwarded once more. The fields are counted as received, before
+ * ours is added. The default of 50 is Postfix's hopcount_limit (Exim
+ * uses 30, sendmail 25; the RFC asks for a large threshold, "normally at
+ * least 100"). Only the header section is read and the count stops just
+ * past the limit, before any parsing. True when out is set.
+ */
+static bool
+too_many_hops(const struct app *app, const struct smtp_envelope *env,
+    const char *data, size_t len, struct smtp_reply *out)
+{
+	size_t max = (size_t)app->conf->smtp_max_hops;
+
+	if (hops_count(data, len, max + 1) <= max)
+		return false;
+	log_info("inbound", NULL, "%016" PRIx64 " message refused: over %zu "
+	    "Received fields (mail loop)", env->session_id, max);
+	smtp_reply_set(out, 554, "5.4.6 Too many hops: over %zu Received fields, "
+	    "mail loop suspected", max);
+	return true;
+}
+
 static void
 hook_message(void *ctx, const struct smtp_envelope *env, const char *data,
     size_t len, struct smtp_reply *out)
 {
 	struct app *app = ctx;
-	char session[32], *qid = ids_new("q"), *hdr, *clean;
+	char session[32], *qid, *hdr, *clean;
 	struct inbound_auth auth;
 	struct mime_summary sum;
 	struct buf raw = { 0 };
 	size_t clean_len;
 	int rc;
 
+	if (too_many_hops(app, env, data, len, out))
+		return;
+	qid = ids_new("q");
 	snprintf(session, sizeof(session), "%016" PRIx64, env->session_id);
 	mime_summarize(data, len, &sum);
 	inbound__authenticate(app, env, &sum, data, len, &auth);

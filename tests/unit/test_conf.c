@@ -46,6 +46,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.data_dir, "./gentd-data");
 	ck_assert_str_eq(c.http_listen, "127.0.0.1:8080");
 	ck_assert_str_eq(c.smtp_listen, "127.0.0.1:2525");
+	ck_assert_int_eq(c.smtp_max_hops, 50);
 	ck_assert_ptr_null(c.dns_servers);
 	ck_assert_int_eq(c.log_level, LOG_INFO);
 	ck_assert_uint_eq(c.http_max_body, 25u * 1024 * 1024);
@@ -97,6 +98,7 @@ START_TEST(test_parse_full_file)
 	    "session_ttl = 2d\n"
 	    "worker_threads = 128\n"
 	    "relay_port = 587\n"
+	    "smtp_max_hops = 7\n"
 	    "relay_host = smarthost.example.net:2525\n"
 	    "relay_retry_schedule = 1m, 10m,1h\n"
 	    "queue_lifetime = 1h\n"
@@ -130,6 +132,7 @@ START_TEST(test_parse_full_file)
 	ck_assert_uint_eq(c.session_ttl, 2ull * 24 * 3600 * 1000);
 	ck_assert_int_eq(c.worker_threads, 128);
 	ck_assert_int_eq(c.relay_port, 587);
+	ck_assert_int_eq(c.smtp_max_hops, 7);
 	ck_assert_str_eq(c.relay_host, "smarthost.example.net:2525");
 	ck_assert_str_eq(c.relay_retry_schedule, "1m, 10m,1h");
 	ck_assert_uint_eq(c.queue_lifetime, 3600000);
@@ -286,6 +289,11 @@ static const struct bad_value {
 	{ "http_max_connections =", "http_max_connections" },
 	{ "http_max_connections = 99999999999999999999999", "http_max_connections" },
 	{ "worker_threads = 129", "worker_threads" },
+	{ "smtp_max_hops = 0", "smtp_max_hops" },
+	{ "smtp_max_hops = 1001", "smtp_max_hops" },
+	{ "smtp_max_hops = -1", "smtp_max_hops" },
+	{ "smtp_max_hops = 5x", "smtp_max_hops" },
+	{ "smtp_max_hops =", "smtp_max_hops" },
 	{ "relay_port = 65536", "relay_port" },
 	{ "scrypt_log2n = 9", "scrypt_log2n" },
 	{ "scrypt_log2n = 21", "scrypt_log2n" },
@@ -324,6 +332,7 @@ START_TEST(test_bad_value)
 	ck_assert_uint_eq(c.http_max_body, orig.http_max_body);
 	ck_assert_int_eq(c.http_max_connections, orig.http_max_connections);
 	ck_assert_int_eq(c.worker_threads, orig.worker_threads);
+	ck_assert_int_eq(c.smtp_max_hops, orig.smtp_max_hops);
 	ck_assert_int_eq(c.log_level, orig.log_level);
 	ck_assert(c.webhook_allow_private == orig.webhook_allow_private);
 	ck_assert_int_eq(c.smtp_junk_command_limit, orig.smtp_junk_command_limit);
@@ -340,6 +349,7 @@ START_TEST(test_int_bounds_accepted)
 {
 	static const char *const texts[] = {
 		"http_max_connections = 1", "http_max_connections = 1000000",
+		"smtp_max_hops = 1", "smtp_max_hops = 1000",
 		"worker_threads = 1", "relay_port = 65535", "scrypt_log2n = 20",
 		"smtp_junk_command_limit = 1", "smtp_junk_command_limit = 1000000",
 		"smtp_session_max = 1s", "smtp_session_max = 1000ms",
