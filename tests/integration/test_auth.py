@@ -187,17 +187,22 @@ class ConcurrentLockoutTest(GentdTestCase):
                 statuses.append(st)
 
         threads = [threading.Thread(target=guess) for _ in range(16)]
+        t0 = time.monotonic()       # the lock (1 s) starts after this
         for t in threads:
             t.start()
         for t in threads:
             t.join(30)
         self.assertEqual(len(statuses), 16)
         self.assertTrue(all(s in (401, 429) for s in statuses), statuses)
+        sent = time.monotonic()
         r = self.srv.request("POST", "/v1/auth/login/",
                              {"email": a.email, "password": a.password})
-        self.assertError(r, 429, "too_many_attempts",
-                         msg="after %d parallel failed guesses (%s) the right "
-                         "password must still be refused" % (len(statuses), statuses))
+        # The first lock lasts 1 s: on a box so loaded that the burst took
+        # longer, the right password may rightly be let in again.
+        if sent - t0 < 0.9:
+            self.assertError(r, 429, "too_many_attempts",
+                             msg="after %d parallel failed guesses (%s) the right "
+                             "password must still be refused" % (len(statuses), statuses))
         # Only the 5 free failures may have their password checked; every
         # later attempt must be a 429, however the guesses are timed.
         checked = statuses.count(401)
