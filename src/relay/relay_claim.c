@@ -108,27 +108,69 @@ key_for(struct app *app, struct key_cache **cache, const char *tenant_id,
 	return c;
 }
 
-/* The bytes to send: the row signed by its domain, or as queued when the
- * inbox has no domain key (operator-made inboxes). */
+/*
+ * raw with every line end as smtp_client_body.c puts it on the wire:
+ * CRLF, a bare CR and a bare LF each become CRLF, and a last line without
+ * one gets it (an empty row stays empty). The writers of the queue store
+ * CRLF text, but the relay must not depend on it: gent_dkim_sign() takes
+ * CRLF lines, hashes a bare LF or CR as it is (not as the CRLF the wire
+ * carries, so the signature fails at the peer) and refuses a message that
+ * does not end in CRLF (which then went out unsigned, silently). Signing
+ * and sending this form makes the signature cover exactly what the peer
+ * receives (RELIABILITY.md row 3; Postfix cleanup_replace_stray_cr_lf).
+ */
+static char *
+crlf_copy(const char *raw, size_t len, size_t *len_r)
+{
+	struct buf b = { 0 };
+	size_t i = 0;
+
+	buf_append(&b, "", 0);	/* never NULL, even for an emptied row */
+	while (i < len) {
+		size_t run = 0;
+		while (i + run < len && raw[i + run] != '\r' && raw[i + run] != '\n')
+			run++;
+		buf_append(&b, raw + i, run);
+		i += run;
+		if (i < len) {
+			i += raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n' ? 2 : 1;
+			buf_append(&b, "\r\n", 2);
+		}
+	}
+	if (b.len > 0 && b.data[b.len - 1] != '\n')
+		buf_append(&b, "\r\n", 2);
+	*len_r = b.len;
+	return b.data;
+}
+
+/* The bytes to send: the row in CRLF form, signed by its domain, or
+ * unsigned when the inbox has no domain key (operator-made inboxes). */
 static void
 sign_item(struct app *app, struct key_cache **cache, struct relay_item *it)
 {
-	const char *at = strrchr(it->q.mail_from, '@'), *why;
+	const char *at = strrchr(it->q.mail_from, '@'), *why = NULL;
 	const struct key_cache *k = at ? key_for(app, cache, it->tenant_id, at + 1) : NULL;
-	char *sig = NULL;
+	struct buf wire = { 0 };
+	size_t len;
+	char *msg = crlf_copy(it->q.raw, it->q.raw_len, &len), *sig = NULL;
 
-	if (k && k->pem)
-		sig = gent_dkim_sign(it->q.raw, it->q.raw_len, at + 1, k->selector, k->pem,
-		    &why);
-	if (sig) {
-		it->wire = xasprintf("%s%s", sig, it->q.raw);
-		it->wire_len = strlen(sig) + it->q.raw_len;
-	} else {
-		it->wire = xmalloc(it->q.raw_len + 1);
-		memcpy(it->wire, it->q.raw, it->q.raw_len + 1);
-		it->wire_len = it->q.raw_len;
+	if (k && k->pem && len > 0) {
+		sig = gent_dkim_sign(msg, len, at + 1, k->selector, k->pem, &why);
+		if (!sig)
+			log_warn("relay", NULL, "%s goes unsigned: %s", it->q.id,
+			    why ? why : "DKIM signing failed");
 	}
+	if (!sig) {
+		it->wire = msg;
+		it->wire_len = len;
+		return;
+	}
+	buf_append_str(&wire, sig);
+	buf_append(&wire, msg, len);
+	it->wire = wire.data;
+	it->wire_len = wire.len;
 	free(sig);
+	free(msg);
 }
 
 static void
