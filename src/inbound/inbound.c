@@ -109,43 +109,14 @@ mailbox_full(struct app *app, const char *cookie)
 	return full;
 }
 
-/*
- * RFC 5321 4.5.3.1: a local part has at most 64 octets and a path at most
- * 256, so the mailbox between its brackets at most 254. The engine's path
- * parser lets longer ones through (it allows 66 octets of local part, for
- * the quotes, and does not add up the path), and no inbox can have such an
- * address (addr_is_valid() allows neither), so they are refused here as
- * syntax, before any lookup: 501 is the RFC's "Path too long". Quotes
- * count, as they are part of the local part. True when out is set.
- */
-#define RCPT_LOCAL_MAX 64
-#define RCPT_MAILBOX_MAX 254
-
-static bool
-rcpt_too_long(const char *rcpt, struct smtp_reply *out)
-{
-	const char *at = strrchr(rcpt, '@');	/* a domain has no '@' */
-
-	if (strlen(rcpt) > RCPT_MAILBOX_MAX)
-		smtp_reply_set(out, 501, "5.1.3 Path too long (over 256 octets)");
-	else if (at && (size_t)(at - rcpt) > RCPT_LOCAL_MAX)
-		smtp_reply_set(out, 501, "5.1.3 Local part too long (over 64 octets)");
-	else
-		return false;
-	return true;
-}
-
 static void
 hook_rcpt(void *ctx, const struct smtp_envelope *env, const char *rcpt,
     char **cookie_r, struct smtp_reply *out)
 {
 	struct app *app = ctx;
-	int rc;
+	int rc = find_inbox(app, rcpt, cookie_r);
 
 	(void)env;
-	if (rcpt_too_long(rcpt, out))
-		return;
-	rc = find_inbox(app, rcpt, cookie_r);
 	if (rc == STORE_OK && mailbox_full(app, *cookie_r)) {
 		xfree(cookie_r);
 		smtp_reply_set(out, 452, "4.2.2 <%.200s>: Mailbox full", rcpt);

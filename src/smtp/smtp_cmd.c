@@ -138,7 +138,7 @@ static void
 cmd_mail(struct smtp_session *s, char *arg)
 {
 	struct smtp_path path;
-	const char *why;
+	const char *why = "expected FROM:<address>";
 
 	if (s->state == SMTP_S_GREETED) {
 		bad_sequence(s, "Send EHLO or HELO first");
@@ -150,7 +150,7 @@ cmd_mail(struct smtp_session *s, char *arg)
 	}
 	if (strncasecmp(arg, "FROM:", 5) != 0 ||
 	    smtp_path_parse(arg + 5, true, &path, &why) != 0) {
-		smtp__reply(s, 501, "5.5.4 Syntax: MAIL FROM:<address>");
+		smtp__reply(s, 501, "5.5.4 Syntax: MAIL FROM:<address> (%s)", why);
 		s->errors++;
 		return;
 	}
@@ -209,7 +209,7 @@ cmd_rcpt(struct smtp_session *s, char *arg)
 {
 	struct smtp_path path;
 	struct rcpt_job *j;
-	const char *why;
+	const char *why = "expected TO:<address>";
 
 	if (s->state != SMTP_S_MAIL && s->state != SMTP_S_RCPT) {
 		bad_sequence(s, "Need MAIL before RCPT");
@@ -220,7 +220,7 @@ cmd_rcpt(struct smtp_session *s, char *arg)
 		path = (struct smtp_path){ xstrdup("postmaster"), NULL };
 	} else if (strncasecmp(arg, "TO:", 3) != 0 ||
 	    smtp_path_parse(arg + 3, false, &path, &why) != 0) {
-		smtp__reply(s, 501, "5.5.4 Syntax: RCPT TO:<address>");
+		smtp__reply(s, 501, "5.5.4 Syntax: RCPT TO:<address> (%s)", why);
 		s->errors++;
 		return;
 	}

@@ -17,8 +17,11 @@
 
 #include "gent/smtp_parse.h"
 
+/* RFC 5321 4.5.3.1: a local part (quotes included) of at most 64 octets,
+ * a domain of 255, a whole path, from "<" to ">", of 256. */
 #define LOCAL_MAX 64
 #define DOMAIN_MAX 255
+#define PATH_MAX_LEN 256
 
 static bool
 atext(unsigned char c)
@@ -108,7 +111,7 @@ int
 smtp_path_parse(const char *arg, bool allow_null, struct smtp_path *out,
     const char **why_r)
 {
-	const char *p = arg, *mbox;
+	const char *p = arg, *mbox, *lt;
 	size_t ln, dn;
 
 	memset(out, 0, sizeof(*out));
@@ -118,7 +121,7 @@ smtp_path_parse(const char *arg, bool allow_null, struct smtp_path *out,
 		*why_r = "path must be enclosed in <>";
 		return -1;
 	}
-	p++;
+	lt = p++;
 	if (*p == '>') {
 		if (!allow_null) {
 			*why_r = "null path not allowed here";
@@ -134,12 +137,20 @@ smtp_path_parse(const char *arg, bool allow_null, struct smtp_path *out,
 		return -1;
 	}
 	mbox = p;
-	if (!(ln = local_part(p)) || ln > LOCAL_MAX + 2 || p[ln] != '@') {
+	if (!(ln = local_part(p)) || p[ln] != '@') {
 		*why_r = "bad local part";
+		return -1;
+	}
+	if (ln > LOCAL_MAX) {
+		*why_r = "local part over 64 octets";
 		return -1;
 	}
 	if (!(dn = domain_part(p + ln + 1)) || dn > DOMAIN_MAX || p[ln + 1 + dn] != '>') {
 		*why_r = "bad domain";
+		return -1;
+	}
+	if ((size_t)(p + ln + 1 + dn + 1 - lt) > PATH_MAX_LEN) {
+		*why_r = "path over 256 octets";
 		return -1;
 	}
 	out->addr = xstrndup(mbox, ln + 1 + dn);

@@ -329,13 +329,13 @@ class SmtpLimitsTest(SmtpTestCase):
         c.ehlo()
         self.assertReply(c.cmd("MAIL FROM:<%s@client.gentd.test>" % LONG_LOCAL), 250)
         self.assertReply(c.cmd("RCPT TO:<%s>" % self.env.addr("m" * 65)),
-                         501, "5.1.3")
+                         501, "5.5.4")
         # Quotes are part of the local part: 64 octets with them is not
         # refused as too long (no such inbox), 65 is.
         self.assertReply(c.cmd('RCPT TO:<"%s"@%s>' % ("q" * 62, self.env.domain)),
                          550, "5.1.1")
         self.assertReply(c.cmd('RCPT TO:<"%s"@%s>' % ("q" * 63, self.env.domain)),
-                         501, "5.1.3")
+                         501, "5.5.4")
         self.assertReply(c.cmd("RCPT TO:<%s>" % self.env.addr(LONG_LOCAL)),
                          250, "2.1.5")
         subject = harness.uniq("local64-")
@@ -351,7 +351,7 @@ class SmtpLimitsTest(SmtpTestCase):
         c = self.conn()
         c.ehlo()
         self.assertReply(c.cmd("MAIL FROM:<paths@client.gentd.test>"), 250)
-        for path_len, code, enh in ((256, 550, "5.1.1"), (257, 501, "5.1.3")):
+        for path_len, code, enh in ((256, 550, "5.1.1"), (257, 501, "5.5.4")):
             path = "<%s@%s>" % (local, domain_of(path_len - len(local) - 3))
             self.assertEqual(len(path), path_len)
             self.assertReply(c.cmd("RCPT TO:" + path), code, enh,
@@ -371,26 +371,28 @@ class SmtpLimitsTest(SmtpTestCase):
         self.assertReply(c.cmd("RSET"), 250)
         self.assertReply(c.cmd("MAIL FROM:<a@%s>" % domain_of(256)), 501, "5.5.4")
 
-    @unittest.expectedFailure
     def test_mail_from_local_part_65_refused(self):
-        """KNOWN BUG, src/smtp/smtp_path.c: the local part check is
-        ln > LOCAL_MAX + 2 (room for quotes), so an unquoted local part of
-        65 or 66 octets is taken at MAIL. Remove expectedFailure once the
-        engine refuses it."""
+        """The engine's path parser counts the local part (quotes
+        included) against 64 octets at MAIL as at RCPT."""
         c = self.conn()
         c.ehlo()
-        self.assertReply(c.cmd("MAIL FROM:<%s@client.gentd.test>" % ("s" * 65)), 501)
+        r = self.assertReply(c.cmd("MAIL FROM:<%s@client.gentd.test>" % ("s" * 65)),
+                             501, "5.5.4")
+        self.assertIn("local part over 64 octets", r.text)
+        self.assertReply(c.cmd('MAIL FROM:<"%s"@client.gentd.test>' % ("s" * 63)), 501)
+        self.assertReply(c.cmd('MAIL FROM:<"%s"@client.gentd.test>' % ("s" * 62)), 250)
 
-    @unittest.expectedFailure
     def test_mail_from_path_257_refused(self):
-        """KNOWN BUG, src/smtp/smtp_path.c: the path is not added up (local
-        part up to 66, domain up to 255), so a 257-octet reverse-path is
-        taken at MAIL. Remove expectedFailure once the engine refuses it."""
+        """A reverse-path is added up from "<" to ">": 256 octets pass,
+        257 do not."""
         c = self.conn()
         c.ehlo()
         path = "<%s@%s>" % ("s" * 64, domain_of(257 - 64 - 3))
         self.assertEqual(len(path), 257)
-        self.assertReply(c.cmd("MAIL FROM:" + path), 501)
+        r = self.assertReply(c.cmd("MAIL FROM:" + path), 501, "5.5.4")
+        self.assertIn("path over 256 octets", r.text)
+        path = "<%s@%s>" % ("s" * 64, domain_of(256 - 64 - 3))
+        self.assertReply(c.cmd("MAIL FROM:" + path), 250)
 
 
 class SmtpHopLimitConfTest(SmtpTestCase):
