@@ -259,9 +259,10 @@ mime_each_header(const char *raw, size_t len,
 	size_t hlen = end ? (size_t)(end - raw) + 4 : len;
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, hlen);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
-	GMimeHeaderList *list = msg ? g_mime_object_get_header_list(
-	    (GMimeObject *)msg) : NULL;
+	/* As a part, not a message: a GMimeMessage hands its Content-*
+	 * fields to its body part, and its own list lacks them. */
+	GMimeObject *part = g_mime_parser_construct_part(parser, NULL);
+	GMimeHeaderList *list = part ? g_mime_object_get_header_list(part) : NULL;
 	int n = list ? g_mime_header_list_get_count(list) : 0;
 
 	for (int i = 0; i < n && i < MIME_MAX_HEADERS; i++) {
@@ -269,8 +270,8 @@ mime_each_header(const char *raw, size_t len,
 		const char *value = g_mime_header_get_value(h);
 		fn(ctx, g_mime_header_get_name(h), value ? value : "");
 	}
-	if (msg)
-		g_object_unref(msg);
+	if (part)
+		g_object_unref(part);
 	g_object_unref(parser);
 	g_object_unref(stream);
 }

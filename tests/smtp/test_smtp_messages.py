@@ -247,6 +247,11 @@ class MessagesTest(SmtpTestCase):
         names = [h["name"].lower() for h in full["headers"]]
         self.assertIn("received", names)
         self.assertIn("authentication-results", names)
+        # Every field, in order: the Content-* ones too.
+        self.assertIn("content-type", names)
+        self.assertLess(names.index("subject"), names.index("content-type"))
+        ctype = full["headers"][names.index("content-type")]["value"]
+        self.assertTrue(ctype.startswith("multipart/mixed"), ctype)
         subj = [h["value"] for h in full["headers"] if h["name"].lower() == "subject"]
         self.assertEqual(subj, ["Menu du café"])
         self.assertEqual(full["text_body"].strip(), "Soup of the day.")
