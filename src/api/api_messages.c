@@ -9,6 +9,7 @@
  * subject, addresses and body; each item then carries a snippet with the
  * matches in <mark></mark>.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,17 +195,41 @@ list_filter(struct api_ctx *ctx, const struct tz *tz, struct message_filter *f,
 	return 0;
 }
 
+/*
+ * A ranked search pages by offset, so mail arriving between two pages
+ * would shift them (one match twice, another never). Its pages therefore
+ * rank only what had arrived when the first page was asked for: the
+ * cursor carries that time ("asof_<ms>") beside the next offset.
+ */
+#define RELEVANCE_AS_OF "asof_"
+
+static int64_t
+relevance_as_of(const char *cursor_id)
+{
+	size_t n = strlen(RELEVANCE_AS_OF);
+	char *end;
+
+	if (cursor_id && strncmp(cursor_id, RELEVANCE_AS_OF, n) == 0) {
+		long long ms = strtoll(cursor_id + n, &end, 10);
+		if (*end == '\0' && ms > 0)
+			return ms;
+	}
+	return time_now_ms();
+}
+
 static void
 list_reply(struct api_ctx *ctx, const struct message_filter *f, int64_t offset,
-    struct message_row *rows, int n, bool more, const struct tz *tz)
+    int64_t as_of, struct message_row *rows, int n, bool more, const struct tz *tz)
 {
 	json_t *items = json_array();
 
 	for (int i = 0; i < n; i++)
 		json_array_append_new(items, message_json(&rows[i], tz));
-	if (f->fts && f->by_relevance)	/* the cursor carries the next offset */
-		api_list_reply(ctx, items, more, offset + n, "offset");
-	else
+	if (f->fts && f->by_relevance) {
+		char id[48];
+		snprintf(id, sizeof(id), RELEVANCE_AS_OF "%lld", (long long)as_of);
+		api_list_reply(ctx, items, more, offset + n, id);
+	} else
 		api_list_reply(ctx, items, more, n ? rows[n - 1].received_at : 0,
 		    n ? rows[n - 1].id : NULL);
 }
@@ -219,7 +244,7 @@ messages_list(struct api_ctx *ctx)
 	const struct tz *tz;
 	struct store_db *db;
 	int limit, n = 0;
-	int64_t cursor_ms;
+	int64_t cursor_ms, as_of = 0;
 	bool more;
 
 	if (api_query_check(ctx, list_params) != 0 ||
@@ -229,11 +254,16 @@ messages_list(struct api_ctx *ctx)
 	tz = api__inbox_tz(db, inbox_id);
 	if (list_filter(ctx, tz, &f, &text) != 0)
 		goto out;
+	if (f.fts && f.by_relevance) {
+		as_of = relevance_as_of(cursor_id);
+		if (!f.before_ms || f.before_ms > as_of + 1)
+			f.before_ms = as_of + 1;
+	}
 	if (store_messages_list(db, inbox_id, &f, limit, cursor_ms, cursor_id, &rows,
 	    &n, &more) != STORE_OK)
 		api_error_internal(ctx);
 	else
-		list_reply(ctx, &f, cursor_id ? cursor_ms : 0, rows, n, more, tz);
+		list_reply(ctx, &f, cursor_id ? cursor_ms : 0, as_of, rows, n, more, tz);
 	message_rows_free(rows, n);
 out:
 	filter_text_free(&text);

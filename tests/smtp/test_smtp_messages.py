@@ -157,6 +157,19 @@ class MessagesTest(SmtpTestCase):
             if not cursor:
                 break
         self.assertEqual(seen, [strong["id"], weak["id"]])
+        # Mail that arrives between pages does not shift a ranked search:
+        # its pages rank what had arrived at the first page.
+        page = self.list(loc, q("budget") + "&sort=relevance&limit=1")
+        self.assertEqual([m["id"] for m in page["data"]], [strong["id"]])
+        best = self.deliver(loc, "Budget budget", body="budget budget budget\r\n")
+        rest = self.list(loc, q("budget") + "&sort=relevance&limit=5&cursor=" +
+                         urllib.parse.quote(page["next_cursor"]))
+        self.assertEqual(([m["id"] for m in rest["data"]], rest["next_cursor"]),
+                         ([weak["id"]], None))
+        ranked = self.list(loc, q("budget") + "&sort=relevance")["data"]
+        self.assertEqual([m["id"] for m in ranked][0], best["id"])   # a new search
+        self.assertEqual(self.srv.request("DELETE", "/v1/messages/%s/" % best["id"],
+                                          token=self.write[loc])[0], 204)
         self.assertEqual(self.ids(loc, q("budg*")), [weak["id"], strong["id"]])
         self.assertEqual(self.ids(loc, q('"budget review"')), [strong["id"]])
         self.assertEqual(self.ids(loc, q('"review budget"')), [])
