@@ -258,6 +258,7 @@ load_config(struct conf *conf, int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, "gentd: config: %s\n", err);
 		free(err);
+		conf_free(conf);
 		return -1;
 	}
 	log_set_level((enum log_level)conf->log_level);
