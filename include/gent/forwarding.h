@@ -6,6 +6,11 @@
  * and every enabled rule whose condition matches forwards too, in
  * priority order; a destination gets at most one copy. Destinations that
  * unsubscribed from a rule are skipped for that rule.
+ *
+ * Loops (RFC 9228): every copy carries a Delivered-To field naming the
+ * inbox that forwards it, above those the original carried; a message
+ * that arrives with one naming the receiving inbox has been round once
+ * and is not forwarded again.
  */
 #ifndef GENT_FORWARDING_H
 #define GENT_FORWARDING_H
@@ -42,5 +47,22 @@ size_t forwarding_targets(const char *default_address,
 /** True when rule's condition matches the facts (enabled or not). */
 bool forwarding_rule_matches(const struct forwarding_rule_row *rule,
     const struct forward_facts *facts);
+
+/**
+ * The Delivered-To value (one of delivered_to[0..n)) equal to
+ * inbox_address, case-insensitively, or NULL: a message carrying it has
+ * already been forwarded by this inbox, so it must not be forwarded again.
+ */
+const char *forwarding_loop(const char *inbox_address, char *const *delivered_to,
+    size_t n);
+
+/**
+ * The Delivered-To fields of a copy forwarded by inbox_address, top
+ * first: the inbox, then the original's in their order, at most cap in
+ * all (the oldest are dropped). Fills out with pointers to the arguments;
+ * returns the count.
+ */
+size_t forwarding_delivered_to(const char *inbox_address, char *const *orig,
+    size_t n_orig, const char **out, size_t cap);
 
 #endif

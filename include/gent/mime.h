@@ -10,6 +10,7 @@
 #define MIME_MAX_DEPTH 32	/* nesting of multiparts and attached messages */
 #define MIME_MAX_PARTS 256	/* leaves looked at */
 #define MIME_MAX_RECIPIENTS 100	/* To and Cc mailboxes kept */
+#define MIME_MAX_DELIVERED_TO 50	/* Delivered-To values kept */
 
 struct mime_attachment {
 	char	*filename;	/* NULL when none given */
@@ -34,6 +35,9 @@ struct mime_summary {
 	size_t	 n_recipients;
 	char	**parents;	/* In-Reply-To then References message ids, no <> */
 	size_t	 n_parents;
+	char	**delivered_to;	/* top-level Delivered-To values (RFC 9228), in
+				   order, trimmed, no <>; at most 50 */
+	size_t	 n_delivered_to;
 	char	*text_body;	/* first text/plain part (not an attachment), UTF-8 */
 	char	*html_body;	/* first text/html part (not an attachment), UTF-8 */
 	struct mime_attachment	*attachments;

@@ -19,6 +19,8 @@ struct forward_compose {
 	size_t		 raw_len;
 	const char	*unsubscribe_url;	/* per rule and destination */
 	const char	*message_id;	/* "<id@host>" without <> */
+	const char	*const *delivered_to;	/* Delivered-To values, top first */
+	size_t		 n_delivered_to;
 };
 
 /**
@@ -26,7 +28,9 @@ struct forward_compose {
  * it passes SPF/DKIM/DMARC as ours): a text part with the original's
  * headers, text and an unsubscribe footer, then the original attached as
  * message/rfc822; List-Unsubscribe and List-Unsubscribe-Post (RFC 8058)
- * headers. CRLF line ends. Returns a new buffer and its length.
+ * headers; the delivered_to values as Delivered-To fields (RFC 9228) at
+ * the top of the header, in the order given. CRLF line ends. Returns a
+ * new buffer and its length.
  */
 char *mime_compose_forward(const struct forward_compose *f, size_t *len_r);
 

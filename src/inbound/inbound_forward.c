@@ -5,6 +5,18 @@
  * with its own unsubscribe link, queued in the outbound table in the
  * same transaction as the original, so an accepted message never loses
  * a forward. The relay delivers the queue.
+ *
+ * Loops: a copy is a new message, so the original's Received: fields
+ * (the hop limit, hops.c) do not come along and two inboxes forwarding
+ * to each other would pass a growing message back and forth for ever.
+ * As Postfix does, each copy carries Delivered-To: <inbox> above the
+ * Delivered-To fields of the original (RFC 9228), and a message that
+ * arrives carrying the receiving inbox's address is stored but not
+ * forwarded again (inbound__plan_forwards). Storing rather than refusing
+ * it with Postfix's 554 5.4.6 "mail forwarding loop": nothing is lost (a
+ * person may want to see the message, and the loop is visible in the
+ * trace), and the answer stays per recipient, where a 554 at end of DATA
+ * would refuse the message for every other recipient of the transaction.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,13 +60,16 @@ inbound_forward_compose(struct app *app, const struct forward_source *src,
 	const struct mime_summary *sum = src->sum;
 	char *url = unsubscribe_url(app, src->tenant_id, src->inbox_id, rule_id, dest);
 	char *oid = ids_new("out"), *mid = xasprintf("%s@%s", oid, app->conf->hostname);
+	const char *dt[MIME_MAX_DELIVERED_TO];
 	struct forward_compose f = {
 		.inbox_address = src->inbox_address, .to = dest,
 		.reply_to = sum->from_addr ? sum->from_addr : src->mail_from,
 		.orig_from = sum->from, .orig_to = sum->to, .orig_date = sum->date,
 		.orig_subject = sum->subject, .text_body = sum->text_body,
 		.raw = src->raw, .raw_len = src->len, .unsubscribe_url = url,
-		.message_id = mid,
+		.message_id = mid, .delivered_to = dt,
+		.n_delivered_to = forwarding_delivered_to(src->inbox_address,
+		    sum->delivered_to, sum->n_delivered_to, dt, GENT_ARRAY_LEN(dt)),
 	};
 	struct outbound_row *r = &out->row;
 
@@ -114,6 +129,27 @@ add_extra(struct store_db *db, const struct forward_target *extra, size_t n_extr
 	return n;
 }
 
+/*
+ * A message that already went through this inbox (a Delivered-To names
+ * it) is stored but forwarded nowhere: not to the default address, the
+ * rules or a label's forward_to. True when so; the trace says why.
+ */
+static bool
+forward_loop(const struct forward_source *src, json_t *trace)
+{
+	const struct mime_summary *sum = src->sum;
+	const char *dt = forwarding_loop(src->inbox_address, sum->delivered_to,
+	    sum->n_delivered_to);
+
+	if (!dt)
+		return false;
+	log_info("inbound", NULL, "%s forwarding skipped: mail loop, the message "
+	    "carries Delivered-To: %s (inbox %s)", src->message_id, dt, src->inbox_id);
+	json_object_set_new(trace, "forwarding", json_pack("{s:s, s:s}",
+	    "skipped", "loop", "delivered_to", dt));
+	return true;
+}
+
 void
 inbound__plan_forwards(struct app *app, struct store_db *db,
     const struct forward_source *src, const struct forward_target *extra,
@@ -125,11 +161,17 @@ inbound__plan_forwards(struct app *app, struct store_db *db,
 	struct forward_target targets[FORWARDS_MAX];
 	struct forwarding_rule_row *rules = NULL;
 	char *settings = NULL, *def = NULL;
-	json_t *log = json_array();
+	json_t *log;
 	int n_rules = 0;
 	size_t n = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (forward_loop(src, trace)) {
+		out->rows = xcalloc(1, sizeof(*out->rows));
+		out->copies = xcalloc(1, sizeof(*out->copies));
+		return;
+	}
+	log = json_array();
 	store_inbox_settings_get(db, src->inbox_id, &settings);
 	if (forwarding_enabled(settings, &def)) {
 		store_forwarding_rules_list(db, src->inbox_id, &rules, &n_rules);

@@ -27,7 +27,9 @@ struct inbound_forwards {
 /**
  * Decide and compose the forwards of a message just accepted for an
  * inbox: the forwarding default and rules, then extra (label policies,
- * rule_id "label:<id>"); records them in trace["forwarding"].
+ * rule_id "label:<id>"); records them in trace["forwarding"]. None when
+ * the message carries a Delivered-To naming the inbox (a loop): then
+ * trace["forwarding"] is {"skipped": "loop", "delivered_to": <value>}.
  */
 void inbound__plan_forwards(struct app *app, struct store_db *db,
     const struct forward_source *src, const struct forward_target *extra,

@@ -72,6 +72,64 @@ collect_mailboxes(InternetAddressList *list, int depth, struct mime_summary *out
 	}
 }
 
+/*
+ * Delivered-To (RFC 9228): the value is the addr-spec (RFC 5322 3.4.1) a
+ * delivery was made to. Returns it trimmed of white space and of the <>
+ * some writers put around it, or NULL when it cannot be an address
+ * (empty, over 254 octets, a control character, <> inside): such a
+ * field is neither compared with an inbox nor copied into a forward.
+ */
+static char *
+delivered_to_value(const char *v)
+{
+	size_t n;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && v[0] == '<' && v[n - 1] == '>') {
+		v++;
+		n -= 2;
+	}
+	if (n == 0 || n > 254)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c < 0x20 || c == 0x7f || c == '<' || c == '>')
+			return NULL;
+	}
+	return xstrndup(v, n);
+}
+
+/*
+ * The Delivered-To fields of the top-level header, in order (newest
+ * first: like Received:, each delivery puts its own on top), for mail
+ * loop detection. Those of
+ * an attached message are not read: they are part of the body.
+ */
+static void
+collect_delivered_to(GMimeMessage *msg, struct mime_summary *out)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list((GMimeObject *)msg);
+	int n = list ? g_mime_header_list_get_count(list) : 0;
+
+	for (int i = 0; i < n && i < MIME_MAX_HEADERS &&
+	    out->n_delivered_to < MIME_MAX_DELIVERED_TO; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *value = g_mime_header_get_value(h);
+		char *v;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Delivered-To") != 0 ||
+		    !value || !(v = delivered_to_value(value)))
+			continue;
+		out->delivered_to = xrealloc(out->delivered_to,
+		    (out->n_delivered_to + 1) * sizeof(char *));
+		out->delivered_to[out->n_delivered_to++] = v;
+	}
+}
+
 static void
 from_mailbox(GMimeMessage *msg, struct mime_summary *out)
 {
@@ -211,6 +269,7 @@ mime_summarize(const char *raw, size_t len, struct mime_summary *out)
 		collect_mailboxes(g_mime_message_get_to(msg), 0, out);
 		collect_mailboxes(g_mime_message_get_cc(msg), 0, out);
 		collect_parents(msg, out);
+		collect_delivered_to(msg, out);
 		int leaves = 0;
 		walk(g_mime_message_get_mime_part(msg), 0, &leaves, out);
 		g_object_unref(msg);
@@ -231,6 +290,10 @@ mime_summary_free(struct mime_summary *s)
 	for (size_t i = 0; i < s->n_parents; i++)
 		free(s->parents[i]);
 	xfree(&s->parents);
+	for (size_t i = 0; i < s->n_delivered_to; i++)
+		free(s->delivered_to[i]);
+	xfree(&s->delivered_to);
+	s->n_delivered_to = 0;
 	for (size_t i = 0; i < s->n_authors; i++)
 		free(s->authors[i]);
 	xfree(&s->authors);

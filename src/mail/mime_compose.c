@@ -62,6 +62,27 @@ set_raw_header(GMimeObject *obj, const char *name, const char *value)
 	free(raw);
 }
 
+/*
+ * The Delivered-To fields, above every other: a trace field, as the
+ * delivering MTA prepends it. Written verbatim like List-Unsubscribe (an
+ * address is never RFC 2047-encoded or folded); each value is an
+ * inbox address or one that mime_summarize() kept (no control
+ * characters).
+ */
+static void
+set_delivered_to(GMimeObject *obj, const struct forward_compose *f)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+
+	/* Prepended last one first, so they end up in the order given. */
+	for (size_t i = f->n_delivered_to; i-- > 0;) {
+		char *raw = xasprintf(" %s\n", f->delivered_to[i]);
+		g_mime_object_prepend_header(obj, "Delivered-To", "x", NULL);
+		g_mime_header_set_raw_value(g_mime_header_list_get_header_at(list, 0), raw);
+		free(raw);
+	}
+}
+
 static void
 set_headers(GMimeMessage *msg, const struct forward_compose *f)
 {
@@ -80,6 +101,7 @@ set_headers(GMimeMessage *msg, const struct forward_compose *f)
 	g_mime_object_set_header(GMIME_OBJECT(msg), "List-Unsubscribe-Post",
 	    "List-Unsubscribe=One-Click", NULL);
 	g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted", "auto-forwarded", NULL);
+	set_delivered_to(GMIME_OBJECT(msg), f);
 	g_date_time_unref(now);
 	free(subject);
 	free(list);

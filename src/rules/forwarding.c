@@ -7,6 +7,10 @@
  *   domain           the sender's domain equals the value (a leading "@"
  *                    in the value is ignored)
  *   subject_keyword  the subject contains the value
+ *
+ * Loop detection compares whole addresses without regard to case, as
+ * inbox addresses are stored lower-case (RFC 9228 leaves the matching to
+ * the receiver; Postfix compares case-insensitively too).
  */
 #include <jansson.h>
 #include <string.h>
@@ -91,5 +95,29 @@ forwarding_targets(const char *default_address,
 		out[n++] = (struct forward_target){ r->id, r->destination,
 		    r->condition_type };
 	}
+	return n;
+}
+
+const char *
+forwarding_loop(const char *inbox_address, char *const *delivered_to, size_t n)
+{
+	if (!inbox_address || !*inbox_address)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (delivered_to[i] && strcasecmp(delivered_to[i], inbox_address) == 0)
+			return delivered_to[i];
+	return NULL;
+}
+
+size_t
+forwarding_delivered_to(const char *inbox_address, char *const *orig,
+    size_t n_orig, const char **out, size_t cap)
+{
+	size_t n = 0;
+
+	if (cap > 0)
+		out[n++] = inbox_address;
+	for (size_t i = 0; i < n_orig && n < cap; i++)
+		out[n++] = orig[i];
 	return n;
 }

@@ -88,6 +88,62 @@ START_TEST(enabled_flag)
 }
 END_TEST
 
+/* Which Delivered-To value, if any, names the receiving inbox. */
+static const struct {
+	const char	*inbox;
+	const char	*dt[3];
+	size_t		 n;
+	int		 want;	/* index into dt, -1: no loop */
+} loop_cases[] = {
+	{ "a@x.test", { NULL }, 0, -1 },
+	{ "a@x.test", { "b@x.test" }, 1, -1 },
+	{ "a@x.test", { "a@x.test" }, 1, 0 },
+	{ "a@x.test", { "b@x.test", "A@X.Test" }, 2, 1 },	/* any case, any place */
+	{ "a@x.test", { "b@x.test", "a@x.test", "a@x.test" }, 3, 1 },	/* the first */
+	{ "a@x.test", { "a@x.tes", "aa@x.test", "a@x.test.org" }, 3, -1 },
+	{ "a@x.test", { "a@x.test" }, 0, -1 },	/* n bounds the scan */
+	{ "", { "" }, 1, -1 },			/* no inbox address, no loop */
+	{ NULL, { "a@x.test" }, 1, -1 },
+};
+
+START_TEST(loop)
+{
+	const char *got = forwarding_loop(loop_cases[_i].inbox,
+	    (char *const *)loop_cases[_i].dt, loop_cases[_i].n);
+
+	if (loop_cases[_i].want < 0)
+		ck_assert_msg(got == NULL, "case %d: want no loop, got %s", _i, got);
+	else
+		ck_assert_msg(got == loop_cases[_i].dt[loop_cases[_i].want],
+		    "case %d: want dt[%d], got %s", _i, loop_cases[_i].want,
+		    got ? got : "NULL");
+}
+END_TEST
+
+START_TEST(delivered_to_of_a_copy)
+{
+	char *orig[] = { "b@y.test", "c@z.test", "d@w.test" };
+	const char *out[4];
+	size_t n;
+
+	/* The inbox on top, then the original's in their order. */
+	n = forwarding_delivered_to("a@x.test", orig, 3, out, 4);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(out[0], "a@x.test");
+	ck_assert_ptr_eq(out[1], orig[0]);
+	ck_assert_ptr_eq(out[2], orig[1]);
+	ck_assert_ptr_eq(out[3], orig[2]);
+	/* Over the cap the oldest (bottom) ones go; the inbox never does. */
+	n = forwarding_delivered_to("a@x.test", orig, 3, out, 2);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(out[0], "a@x.test");
+	ck_assert_ptr_eq(out[1], orig[0]);
+	n = forwarding_delivered_to("a@x.test", NULL, 0, out, 4);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(forwarding_delivered_to("a@x.test", orig, 3, out, 0), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -99,6 +155,8 @@ main(void)
 	tcase_add_test(tc, conditions);
 	tcase_add_test(tc, targets);
 	tcase_add_test(tc, enabled_flag);
+	tcase_add_loop_test(tc, loop, 0, (int)(sizeof(loop_cases) / sizeof(loop_cases[0])));
+	tcase_add_test(tc, delivered_to_of_a_copy);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -19,6 +19,13 @@ header, thread_id, attachments).
     attachments   listed, and downloaded byte for byte
     forwarding    trace["forwarding"]: the default address always, a
                   subject_keyword rule only on a match
+    loops         (ForwardLoopTest, whose relay delivers to gentd itself)
+                  a forwarded copy carries Delivered-To: <inbox> above the
+                  original's Delivered-To fields; two inboxes forwarding to
+                  each other stop after one round (the copy naming the
+                  inbox is stored, not forwarded); a Delivered-To naming
+                  the inbox stops the default, the rules and a label's
+                  forward_to; unrelated Delivered-To fields change nothing
 
 A STARTTLS delivery with smtplib is test_smtp_tls.py's
 test_smtplib_starttls_delivery.
@@ -36,8 +43,8 @@ import unittest
 
 import harness
 import dns_fixture
-from smtp_fixture import (SmtpTestCase, make_message, send_mail, split_stored,
-                          HOST, HOSTNAME)
+from smtp_fixture import (MailEnv, SmtpTestCase, header_fields, make_message,
+                          send_mail, split_stored, HOST, HOSTNAME)
 
 try:
     import dkim
@@ -634,6 +641,197 @@ class SmtpReceiveTest(SmtpTestCase):
                 self.assertRegex(f["outbound_id"], OUTBOUND_ID)
                 ids.append(f["outbound_id"])
         self.assertEqual(len(set(ids)), 3, ids)
+
+
+class SelfRelayGentd(harness.Gentd):
+    """A gentd whose relay hands every message to its own SMTP listener
+    (relay_host), as the MX of its own domains: a copy forwarded to one of
+    its inboxes comes back over real SMTP. The port is read when the
+    config is written, so a restart on new ports keeps it right."""
+
+    def config_lines(self):
+        return super().config_lines() + [
+            ("relay_host", "%s:%d" % (HOST, self.smtp_port))]
+
+
+class ForwardLoopTest(SmtpTestCase):
+    """Forwarding loops, stopped with Delivered-To (RFC 9228)."""
+
+    inboxes = ("loopa", "loopb", "fwdc", "fwdd", "self")
+    smtp_conf = {"relay_retry_schedule": "1s", "queue_lifetime": "1h"}
+    HOP_WAIT = 30       # seconds for a copy to go round the relay
+
+    @classmethod
+    def setUpClass(cls):
+        # SmtpTestCase's, with the self-relaying server.
+        super(SmtpTestCase, cls).setUpClass()
+        cls.env = MailEnv(dict(cls.smtp_conf), inboxes=cls.inboxes,
+                          name=cls.__name__,
+                          make_srv=lambda c, n: SelfRelayGentd(c, name=n))
+        cls.addClassCleanup(cls.env.cleanup)
+        cls.srv, cls.port, cls.dns = cls.env.srv, cls.env.port, cls.env.dns
+
+    # -- helpers --
+
+    def session(self, method, path, body, want):
+        st, _, resp = self.srv.request(method, path, body,
+                                       token=self.env.acct.session)
+        self.assertEqual(st, want, resp)
+        return resp
+
+    def forward(self, local, dest):
+        """The inbox's default forwarding address."""
+        self.session("PUT", "/v1/forwarding/", {
+            "inbox_id": self.env.inboxes[local], "default_address": dest}, 200)
+
+    def deliver(self, local, subject, top=b""):
+        """A message with top (header fields) above the usual ones."""
+        msg = top + make_message(subject, to=self.env.addr(local))
+        r = send_mail(self.port, "sender@client.gentd.test",
+                      [self.env.addr(local)], msg)
+        self.assertReply(r, 250, "2.0.0")
+        got = self.env.by_subject(subject, local)
+        self.assertEqual(len(got), 1, got)
+        return self.env.message(got[0]["id"], local)
+
+    def containing(self, local, subject):
+        """The inbox's messages whose subject contains subject, oldest first."""
+        return sorted((m for m in self.env.messages(local)
+                       if subject in (m.get("subject") or "")),
+                      key=lambda m: (m["received_at"], m["id"]))
+
+    def wait_for(self, local, subject, n):
+        """Wait (bounded) until the inbox holds n such messages."""
+        return harness.wait_until(
+            lambda: len(self.containing(local, subject)) >= n and
+            self.containing(local, subject), timeout=self.HOP_WAIT,
+            interval=0.2, what="%d message(s) %r in %s" % (n, subject, local))
+
+    def queued(self, **where):
+        """Outbound rows (id, inbox_id, source_message_id, rule_id, rcpt_to,
+        raw) matching the given columns."""
+        sql = ("SELECT id, inbox_id, source_message_id, rule_id, rcpt_to, raw "
+               "FROM outbound")
+        if where:
+            sql += " WHERE " + " AND ".join("%s = ?" % k for k in where)
+        conn = self.srv.db("tenants/%s/tenant.db" % self.env.acct.tenant_id)
+        try:
+            return conn.execute(sql + " ORDER BY created_at, id",
+                                tuple(where.values())).fetchall()
+        finally:
+            conn.close()
+
+    @staticmethod
+    def delivered_to(raw):
+        """The Delivered-To values of the top-level header, in order."""
+        head = bytes(raw).split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        return [f.split(b":", 1)[1].strip().decode()
+                for n, f in header_fields(head) if n == "delivered-to"]
+
+    def fwd(self, m):
+        """trace["forwarding"] as (destination, rule_id, reason)."""
+        f = m["trace"]["forwarding"]
+        self.assertIsInstance(f, list, f)
+        return [(x["destination"], x["rule_id"], x["reason"]) for x in f]
+
+    # -- tests --
+
+    def test_copy_carries_delivered_to_of_inbox_and_original(self):
+        c, d = self.env.addr("fwdc"), self.env.addr("fwdd")
+        self.forward("fwdc", d)
+        subject = harness.uniq("dt-copy-")
+        m = self.deliver("fwdc", subject, b"Delivered-To: one@else.test\r\n"
+                         b"Delivered-To: <Two@Else.Test>\r\n")
+        self.assertEqual(self.fwd(m), [(d, "default", "default")])
+        rows = self.queued(source_message_id=m["id"])
+        self.assertEqual(len(rows), 1, rows)
+        want = [c, "one@else.test", "Two@Else.Test"]
+        # The queued copy: ours on top, then the original's in order.
+        self.assertTrue(bytes(rows[0][5]).startswith(
+            b"".join(b"Delivered-To: %s\r\n" % v.encode() for v in want)),
+            bytes(rows[0][5])[:300])
+        # As received by the destination, through the relay over SMTP.
+        got = self.wait_for("fwdd", subject, 1)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0]["subject"], "Fwd: " + subject)
+        raw = self.env.raw(got[0]["id"], "fwdd")
+        self.assertEqual(self.delivered_to(raw), want)
+
+    def test_two_inboxes_forwarding_to_each_other_stop(self):
+        a, b = self.env.addr("loopa"), self.env.addr("loopb")
+        self.forward("loopa", b)
+        self.forward("loopb", a)
+        subject = harness.uniq("ping-pong-")
+        orig = self.deliver("loopa", subject)
+        # A forwards to B; B forwards its copy back to A; A's copy names A.
+        in_a = self.wait_for("loopa", subject, 2)
+        in_b = self.containing("loopb", subject)
+        self.assertEqual([m["subject"] for m in in_a],
+                         [subject, "Fwd: Fwd: " + subject])
+        self.assertEqual([m["subject"] for m in in_b], ["Fwd: " + subject])
+        self.assertEqual(self.fwd(orig), [(b, "default", "default")])
+        self.assertEqual(self.fwd(self.env.message(in_b[0]["id"], "loopb")),
+                         [(a, "default", "default")])
+        back = self.env.message(in_a[1]["id"], "loopa")
+        self.assertEqual(back["trace"]["forwarding"],
+                         {"skipped": "loop", "delivered_to": a})
+        self.assertEqual(self.delivered_to(self.env.raw(back["id"], "loopa")),
+                         [b, a])
+        # Two copies in all, and none of the returned message: a copy is
+        # queued in the transaction that stores its source, so none can
+        # come later.
+        rows = self.queued(inbox_id=self.env.inboxes["loopa"]) + \
+            self.queued(inbox_id=self.env.inboxes["loopb"])
+        self.assertEqual(sorted((r[2], r[4]) for r in rows),
+                         sorted([(orig["id"], b), (in_b[0]["id"], a)]), rows)
+        self.assertIn("%s forwarding skipped: mail loop, the message carries "
+                      "Delivered-To: %s" % (back["id"], a), self.srv.log_text())
+
+    def test_delivered_to_naming_the_inbox_stops_every_forward(self):
+        inbox, me = self.env.inboxes["self"], self.env.addr("self")
+        self.forward("self", "human@example.org")
+        rule = self.session("POST", "/v1/forwarding/rules/", {
+            "inbox_id": inbox, "destination": "alerts@example.net",
+            "condition_type": "subject_keyword", "condition_value": "dt-self"}, 201)
+        lab = self.session("POST", "/v1/labels/", {
+            "inbox_id": inbox, "name": harness.uniq("l-"),
+            "policies": {"forward_to": "reviewer@example.org"}}, 201)
+        self.session("POST", "/v1/auto-label-rules/", {
+            "inbox_id": inbox, "label_id": lab["id"], "conditions": [
+                {"type": "subject_pattern", "value": "dt-self*"}]}, 201)
+        # Without a Delivered-To naming it, the inbox makes three copies.
+        plain = self.deliver("self", harness.uniq("dt-self-plain-"),
+                             b"Delivered-To: other@else.test\r\n")
+        self.assertEqual(self.fwd(plain), [
+            ("human@example.org", "default", "default"),
+            ("alerts@example.net", rule["id"], "subject_keyword"),
+            ("reviewer@example.org", "label:" + lab["id"], "label_policy")])
+        self.assertEqual(len(self.queued(source_message_id=plain["id"])), 3)
+        # With one (any case, below another): stored and labelled, no copy.
+        shout = me.upper()
+        m = self.deliver("self", harness.uniq("dt-self-loop-"),
+                         b"Delivered-To: other@else.test\r\n"
+                         b"Delivered-To: " + shout.encode() + b"\r\n")
+        self.assertEqual(m["trace"]["forwarding"],
+                         {"skipped": "loop", "delivered_to": shout})
+        self.assertEqual([l["id"] for l in m["labels"]], [lab["id"]])
+        self.assertEqual(self.queued(source_message_id=m["id"]), [])
+
+    def test_unrelated_delivered_to_is_forwarded(self):
+        c, d = self.env.addr("fwdc"), self.env.addr("fwdd")
+        self.forward("fwdc", d)
+        subject = harness.uniq("dt-other-")
+        local, domain = c.split("@")
+        near = ["x" + c, c + ".org", local + "@x" + domain, d,
+                "%s@%s (comment)" % (local, domain)]
+        m = self.deliver("fwdc", subject, b"".join(
+            b"Delivered-To: %s\r\n" % v.encode() for v in near))
+        self.assertEqual(self.fwd(m), [(d, "default", "default")])
+        self.assertEqual(len(self.queued(source_message_id=m["id"])), 1)
+        got = self.wait_for("fwdd", subject, 1)
+        self.assertEqual([x["subject"] for x in got], ["Fwd: " + subject])
+        self.assertEqual(self.delivered_to(self.env.raw(got[0]["id"], "fwdd")),
+                         [c] + near)
 
 
 if __name__ == "__main__":
