@@ -34,6 +34,8 @@ bool ids_is_secret(const char *s, const char *prefix);
 bool ids_is_id(const char *s, const char *prefix);
 /** Unpadded base64url of n bytes into out (needs 4*n/3+2 bytes). */
 void ids_base64url(const unsigned char *in, size_t n, char *out);
+/** Lower-case hex of n bytes into out (2 * n + 1 bytes). */
+void ids_hex(const unsigned char *in, size_t n, char *out);
 /** Lower-case hex SHA-256 of s into hex (65 bytes). */
 void ids_sha256_hex(const char *s, size_t len, char hex[IDS_DIGEST_HEX_LEN + 1]);
 /** Constant-time equality of two equal-length byte strings. */

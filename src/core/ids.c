@@ -149,15 +149,25 @@ ids_is_id(const char *s, const char *prefix)
 }
 
 void
+ids_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void
 ids_sha256_hex(const char *s, size_t len, char hex[IDS_DIGEST_HEX_LEN + 1])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 
 	gent_assert(EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) == 1);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[IDS_DIGEST_HEX_LEN] = '\0';
+	ids_hex(md, sizeof(md), hex);
 }
 
 bool

@@ -22,18 +22,6 @@ seal_is_sealed(const char *text)
 	return text && strncmp(text, SEAL_PREFIX, strlen(SEAL_PREFIX)) == 0;
 }
 
-static void
-to_hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int
 hex_value(char c)
 {
@@ -96,7 +84,7 @@ seal_text(const unsigned char key[SEAL_KEY_LEN], const char *purpose,
 	    raw + NONCE_LEN, raw + NONCE_LEN + n)) {
 		out = xmalloc(strlen(SEAL_PREFIX) + 2 * raw_len + 1);
 		memcpy(out, SEAL_PREFIX, strlen(SEAL_PREFIX));
-		to_hex(raw, raw_len, out + strlen(SEAL_PREFIX));
+		ids_hex(raw, raw_len, out + strlen(SEAL_PREFIX));
 	}
 	OPENSSL_cleanse(raw, raw_len);
 	free(raw);

@@ -17,21 +17,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gent/ids.h"
 #include "gent/webhook.h"
 
 #define SIGN_KEY_MAX WEBHOOK_SIGN_SECRET_MAX
-
-static void
-hex_encode(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 void
 webhook_sign_gent(const char *secret, const void *body, size_t body_len,
@@ -43,7 +32,7 @@ webhook_sign_gent(const char *secret, const void *body, size_t body_len,
 	HMAC(EVP_sha256(), secret, (int)strlen(secret),
 	    (const unsigned char *)(body_len ? body : ""), body_len, md,
 	    &md_len);
-	hex_encode(md, md_len, out);
+	ids_hex(md, md_len, out);
 	OPENSSL_cleanse(md, sizeof(md));
 }
 

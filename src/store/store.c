@@ -227,18 +227,6 @@ chain_end(sqlite3 *conn, char out[IDS_DIGEST_HEX_LEN + 1])
 	store_finish(st);
 }
 
-static void
-to_hex(const unsigned char *md, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 void
 store__audit_hmac_hex(const unsigned char key[STORE_AUDIT_KEY_LEN],
     const void *data, size_t len, char out[IDS_DIGEST_HEX_LEN + 1])
@@ -249,7 +237,7 @@ store__audit_hmac_hex(const unsigned char key[STORE_AUDIT_KEY_LEN],
 	    data, len, md, &n);
 
 	gent_assert(done != NULL && n == IDS_DIGEST_HEX_LEN / 2);
-	to_hex(md, n, out);
+	ids_hex(md, n, out);
 }
 
 void
