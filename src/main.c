@@ -1,6 +1,7 @@
 /*
  * main.c - command line and wiring: load config, open the store, start
- * the HTTP front end on the libuv loop, drain on SIGTERM/SIGINT.
+ * the HTTP front end on the libuv loop, drain on SIGTERM/SIGINT, reload
+ * the TLS certificate and key (nothing else) on SIGHUP.
  */
 #include <signal.h>
 #include <openssl/crypto.h>
@@ -45,12 +46,14 @@ struct daemon {
 	struct app		 app;
 	struct http_server	*http;
 	struct smtp_server	*smtp;
-	SSL_CTX			*tls;
+	SSL_CTX			*tls;		/* the SMTP server's current one */
 	int			 draining;	/* servers still draining */
 	struct jobs		*jobs;
 	struct expiry		*expiry;
-	uv_signal_t		 sigterm, sigint;
+	uv_signal_t		 sigterm, sigint, sighup;
 	bool			 stopping;
+	bool			 reloading;	/* a TLS load is on the threadpool */
+	bool			 reload_again;	/* SIGHUP came during that load */
 };
 
 static void
@@ -68,6 +71,7 @@ on_drained(void *arg)
 	dns_resolver_stop(&d->app.dns);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
 }
 
 static void
@@ -83,6 +87,80 @@ on_signal(uv_signal_t *s, int signum)
 	d->draining = 2;
 	http_server_drain(d->http, d->app.conf->shutdown_grace, on_drained, d);
 	smtp_server_drain(d->smtp, d->app.conf->shutdown_grace, on_drained, d);
+}
+
+static void start_reload(struct daemon *d);
+
+/* On the loop: swap in the new context, or keep the old one. */
+static void
+on_reloaded(void *arg, SSL_CTX *ctx, const char *error)
+{
+	struct daemon *d = arg;
+	char desc[512];
+
+	d->reloading = false;
+	if (d->stopping) {
+		SSL_CTX_free(ctx);	/* no new sessions will need it */
+		return;
+	}
+	if (!ctx) {
+		log_error("main", NULL, "SIGHUP: TLS certificate not reloaded, "
+		    "still serving the previous one: %s", error);
+	} else {
+		smtp_server_set_tls(d->smtp, ctx);
+		SSL_CTX_free(d->tls);
+		d->tls = ctx;
+		tls_ctx_describe(ctx, desc, sizeof(desc));
+		log_info("main", NULL, "SIGHUP: TLS certificate reloaded from %s "
+		    "for new sessions: %s (only tls_cert and tls_key are re-read; "
+		    "other config changes need a restart)",
+		    d->app.conf->tls_cert, desc);
+	}
+	if (d->reload_again) {
+		/* The files may have changed after that load read them. */
+		d->reload_again = false;
+		start_reload(d);
+	}
+}
+
+static void
+start_reload(struct daemon *d)
+{
+	const struct conf *conf = d->app.conf;
+	int rc = tls_server_ctx_load(d->loop, conf->tls_cert, conf->tls_key,
+	    on_reloaded, d);
+
+	if (rc != 0) {
+		log_error("main", NULL, "SIGHUP: TLS certificate not reloaded, "
+		    "still serving the previous one: %s", uv_strerror(rc));
+		return;
+	}
+	d->reloading = true;
+}
+
+/*
+ * SIGHUP reloads the certificate and key, as operators expect after a
+ * renewal (postfix reload, nginx -s reload). The rest of the config is
+ * not re-read: listeners, limits and the store are set up once.
+ */
+static void
+on_sighup(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	(void)signum;
+	if (d->stopping)
+		return;
+	if (!d->tls) {
+		log_warn("main", NULL, "SIGHUP: no tls_cert configured, nothing "
+		    "to reload (the config is not re-read)");
+		return;
+	}
+	if (d->reloading) {
+		d->reload_again = true;
+		return;
+	}
+	start_reload(d);
 }
 
 static void
@@ -191,9 +269,11 @@ serve(const struct conf *conf)
 	}
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);
-	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_init(d.loop, &d.sighup);
+	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
 	log_info("main", NULL, "gentd %s listening on http://%s and smtp://%s%s "
 	    "(data_dir %s)", GENTD_VERSION, conf->http_listen, conf->smtp_listen,
 	    d.tls ? " (STARTTLS)" : "", conf->data_dir);

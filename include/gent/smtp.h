@@ -66,13 +66,20 @@ struct smtp_server;
 struct ssl_ctx_st;
 
 /**
- * Listen on "host:port". tls may be NULL (no STARTTLS). 0 or -1 with
+ * Listen on "host:port". tls may be NULL (no STARTTLS); the server takes
+ * its own reference (the caller keeps and frees its own). 0 or -1 with
  * *error_r.
  */
 int smtp_server_start(struct smtp_server **srv_r, uv_loop_t *loop,
     const char *listen_addr, const char *hostname,
     const struct smtp_limits *limits, const struct smtp_hooks *hooks,
     struct ssl_ctx_st *tls, char **error_r);
+/**
+ * Use tls for STARTTLS from now on (a reloaded certificate); the server
+ * takes a reference and drops the old context's. Sessions already in
+ * TLS keep the context they started with.
+ */
+void smtp_server_set_tls(struct smtp_server *srv, struct ssl_ctx_st *tls);
 /** Stop accepting; sessions get 421 at their next command; done_cb when
  *  all are closed (or grace_ms passed). */
 void smtp_server_drain(struct smtp_server *srv, uint64_t grace_ms,

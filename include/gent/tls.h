@@ -14,12 +14,39 @@
 
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <uv.h>
 
 #include "gent/util.h"
 
-/** A server context: TLS 1.2 or later, the given PEM certificate and key. */
+/**
+ * A server context: TLS 1.2 or later, the given PEM certificate (chain)
+ * and key. NULL with *error_r (malloc'd; says which file and what is
+ * wrong: unreadable, bad PEM, key not matching the certificate) on failure.
+ */
 SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path,
     char **error_r);
+
+/**
+ * Called on the loop thread when tls_server_ctx_load() is done: ctx is
+ * the new context (the callee owns the reference), or NULL and error
+ * says why (valid during the call only).
+ */
+typedef void (*tls_load_cb)(void *arg, SSL_CTX *ctx, const char *error);
+
+/**
+ * tls_server_ctx() on the libuv threadpool, so reading the files never
+ * blocks the loop; done runs on the loop afterwards. The paths are
+ * copied. 0, or a negative libuv error when the job cannot be queued
+ * (done is then never called).
+ */
+int tls_server_ctx_load(uv_loop_t *loop, const char *cert_path,
+    const char *key_path, tls_load_cb done, void *arg);
+
+/**
+ * Describe the context's certificate for a log line:
+ * subject="CN=mx.example" not_after=2026-01-31T12:00:00Z.
+ */
+void tls_ctx_describe(SSL_CTX *ctx, char *buf, size_t size);
 
 /**
  * A client context for outbound SMTP: TLS 1.2 or later, no

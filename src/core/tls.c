@@ -1,37 +1,146 @@
 /*
  * tls.c - OpenSSL with memory BIOs for the event loop.
  *
- * Server contexts load the certificate and key; client contexts are for
- * opportunistic outbound SMTP and verify nothing. A stream never touches
- * a socket: the caller moves ciphertext in and out.
+ * Server contexts load the certificate and key, at start-up directly and
+ * on reload on the libuv threadpool (tls_server_ctx_load); client
+ * contexts are for opportunistic outbound SMTP and verify nothing. A
+ * stream never touches a socket: the caller moves ciphertext in and out.
+ * Contexts are reference counted by OpenSSL: every SSL made from one
+ * holds a reference, so a replaced context lives until its last stream.
  */
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gent/tls.h"
+
+/* "TLS: <path>: <what>: <OpenSSL's reason>"; clears this thread's queue. */
+static char *
+load_error(const char *what, const char *path)
+{
+	unsigned long e = ERR_get_error();
+	char err[256];
+
+	/* Loading a key already checks it against the certificate. */
+	if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
+	    (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
+	    ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH))
+		what = "the key does not match the certificate";
+	ERR_error_string_n(e, err, sizeof(err));
+	ERR_clear_error();
+	return xasprintf("TLS: %s: %s: %s", path, what, err);
+}
 
 SSL_CTX *
 tls_server_ctx(const char *cert_path, const char *key_path, char **error_r)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	char err[256];
+	SSL_CTX *ctx;
 
-	if (!ctx) {
+	/* The first queued error must be ours (the reason we report), also
+	 * on a threadpool thread whose queue others may have left dirty. */
+	ERR_clear_error();
+	if (!(ctx = SSL_CTX_new(TLS_server_method()))) {
 		*error_r = xasprintf("TLS: cannot create context");
+		ERR_clear_error();
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		ERR_error_string_n(ERR_get_error(), err, sizeof(err));
-		*error_r = xasprintf("TLS: %s / %s: %s", cert_path, key_path, err);
-		SSL_CTX_free(ctx);
-		return NULL;
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1)
+		*error_r = load_error("cannot load the certificate", cert_path);
+	else if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1)
+		*error_r = load_error("cannot load the key", key_path);
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		*error_r = load_error("the key does not match the certificate",
+		    key_path);
+	else
+		return ctx;
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* One reload: the request, the paths it reads and what it found. */
+struct tls_load {
+	uv_work_t	 work;
+	char		*cert_path;
+	char		*key_path;
+	SSL_CTX		*ctx;		/* result; NULL when loading failed */
+	char		*error;		/* set when ctx is NULL */
+	tls_load_cb	 done;
+	void		*arg;
+};
+
+/* Threadpool: file I/O and PEM parsing, nothing shared with the loop. */
+static void
+load_work(uv_work_t *w)
+{
+	struct tls_load *l = w->data;
+
+	l->ctx = tls_server_ctx(l->cert_path, l->key_path, &l->error);
+}
+
+static void
+load_after(uv_work_t *w, int status)
+{
+	struct tls_load *l = w->data;
+
+	if (status == UV_ECANCELED && !l->ctx && !l->error)
+		l->error = xasprintf("TLS: reload cancelled");
+	l->done(l->arg, l->ctx, l->error);	/* l->ctx is the callee's now */
+	free(l->error);
+	free(l->cert_path);
+	free(l->key_path);
+	free(l);
+}
+
+int
+tls_server_ctx_load(uv_loop_t *loop, const char *cert_path,
+    const char *key_path, tls_load_cb done, void *arg)
+{
+	struct tls_load *l = xcalloc(1, sizeof(*l));
+	int rc;
+
+	l->cert_path = xstrdup(cert_path);
+	l->key_path = xstrdup(key_path);
+	l->done = done;
+	l->arg = arg;
+	l->work.data = l;
+	if ((rc = uv_queue_work(loop, &l->work, load_work, load_after)) != 0) {
+		free(l->cert_path);
+		free(l->key_path);
+		free(l);
 	}
-	return ctx;
+	return rc;
+}
+
+void
+tls_ctx_describe(SSL_CTX *ctx, char *buf, size_t size)
+{
+	X509 *x = ctx ? SSL_CTX_get0_certificate(ctx) : NULL;
+	BIO *b;
+	struct tm tm;
+	char when[32] = "?";
+	char *subject = NULL;
+	long n;
+
+	if (!x || !(b = BIO_new(BIO_s_mem()))) {
+		snprintf(buf, size, "subject=? not_after=?");
+		return;
+	}
+	if (X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
+	    XN_FLAG_RFC2253) < 0)
+		(void)BIO_reset(b);
+	n = BIO_get_mem_data(b, &subject);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(buf, size, "subject=\"%.*s\" not_after=%s",
+	    (int)(n > 0 ? n : 0), n > 0 ? subject : "", when);
+	BIO_free(b);
+	ERR_clear_error();
 }
 
 /*

@@ -1,5 +1,11 @@
 /*
- * smtp_server.c - the listener, session accounting and the drain.
+ * smtp_server.c - the listener, session accounting, the drain and the
+ * TLS context.
+ *
+ * The server holds its own reference to the TLS context. A new one
+ * (certificate reload) replaces it for sessions that start TLS from then
+ * on; a session already in TLS keeps the context its SSL references, so
+ * the old one is freed with its last session.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,7 +51,7 @@ smtp_server_start(struct smtp_server **srv_r, uv_loop_t *loop,
 	srv->hostname = xstrdup(hostname);
 	srv->limits = *limits;
 	srv->hooks = *hooks;
-	srv->tls = tls;
+	smtp_server_set_tls(srv, tls);
 	*srv_r = srv;
 	if (listener_open(&srv->listener, loop, "smtp_listen", listen_addr,
 	    on_connection, srv, error_r) != 0) {
@@ -53,6 +59,17 @@ smtp_server_start(struct smtp_server **srv_r, uv_loop_t *loop,
 		return -1;
 	}
 	return 0;
+}
+
+void
+smtp_server_set_tls(struct smtp_server *srv, struct ssl_ctx_st *tls)
+{
+	SSL_CTX *old = srv->tls;
+
+	if (tls)
+		SSL_CTX_up_ref(tls);
+	srv->tls = tls;
+	SSL_CTX_free(old);	/* sessions in TLS hold their own references */
 }
 
 int64_t
@@ -115,6 +132,7 @@ smtp_server_free(struct smtp_server **srvp)
 
 	if (!srv)
 		return;
+	SSL_CTX_free(srv->tls);
 	free(srv->hostname);
 	free(srv);
 	*srvp = NULL;

@@ -3,19 +3,25 @@ test_smtp_tls.py - STARTTLS on the inbound SMTP server: delivery over TLS,
 the EHLO keywords before and after, the state reset, plaintext injection
 (RELIABILITY.md row 4, CVE-2011-0411), smuggling inside TLS (row 2), the
 TLS 1.2 minimum (row 24: a TLS 1.0/1.1-only client is refused and the
-server stays usable), and a server without a certificate.
+server stays usable), certificate reload on SIGHUP (row 24: new sessions
+get the new certificate, open ones keep working, a broken reload keeps
+the old one), and a server without a certificate.
 
     GENTD_BIN=build/gentd PYTHONPATH=tests/integration:tests/domains \\
         /usr/bin/python3 tests/smtp/test_smtp_tls.py
 """
 
+import hashlib
+import os
 import re
 import select
 import shutil
+import signal
 import smtplib
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import unittest
 import warnings
@@ -23,7 +29,7 @@ import warnings
 import harness
 from smtp_fixture import (SmtpTestCase, SmtpConn, Closed, make_message,
                           dot_stuff, send_mail, has_lone_cr_lf, insecure_context,
-                          our_received,
+                          our_received, self_signed_cert,
                           HOST, HOSTNAME)
 from test_smtp_abuse import FAKE_EODS
 
@@ -376,6 +382,212 @@ class SmtpTlsTest(SmtpTestCase):
         self.assertNotIn(b"with ESMTPS", self.env.raw(m["id"]))
 
 
+RELOADED = "TLS certificate reloaded"
+NOT_RELOADED = "TLS certificate not reloaded"
+
+
+def pem_fingerprint(pem):
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem.decode())).hexdigest()
+
+
+class SmtpTlsReloadTest(SmtpTestCase):
+    """SIGHUP loads tls_cert/tls_key again (RELIABILITY.md row 24). Each
+    test installs its own pairs over the configured files, so the order
+    of the tests does not matter; the server is this class's own."""
+    tls = True
+    inboxes = ("bot",)
+
+    def new_pair(self, cn):
+        """(cert PEM, key PEM) of a new self-signed pair for cn."""
+        d = tempfile.mkdtemp(prefix="gentd-reload-", dir=self.cert_dir)
+        cert, key = self_signed_cert(d, cn=cn)
+        with open(cert, "rb") as f, open(key, "rb") as g:
+            return f.read(), g.read()
+
+    def write_files(self, cert=None, key=None):
+        """Overwrite the configured files in place (as a renewal does)."""
+        for path, data in ((self.cert, cert), (self.key, key)):
+            if data is not None:
+                with open(path, "wb") as f:
+                    f.write(data)
+
+    def install(self, cn):
+        """A new pair in the configured files; its fingerprint."""
+        cert, key = self.new_pair(cn)
+        self.write_files(cert, key)
+        return pem_fingerprint(cert)
+
+    def peer_fingerprint(self, c=None):
+        """The certificate a new STARTTLS session (or c's) is given."""
+        if c is None:
+            c = SmtpConn(self.port)
+            try:
+                c.ehlo()
+                c.starttls()
+                return self.peer_fingerprint(c)
+            finally:
+                c.close()
+        return hashlib.sha256(c.sock.getpeercert(binary_form=True)).hexdigest()
+
+    def log_lines(self, needle):
+        return [l for l in self.srv.log_text().splitlines() if needle in l]
+
+    def sighup_until_served(self, fp, what):
+        """SIGHUP, then (bounded) wait until new sessions get fp."""
+        self.srv.send_signal(signal.SIGHUP)
+        harness.wait_until(lambda: self.peer_fingerprint() == fp, timeout=10,
+                           interval=0.1, what=what)
+        self.assertTrue(self.srv.running())
+
+    def test_reload_serves_new_certificate(self):
+        a = self.install("reload-a.gentd.test")
+        self.sighup_until_served(a, "certificate A after SIGHUP")
+        b = self.install("reload-b.gentd.test")
+        # New files alone change nothing: only the signal loads them.
+        self.assertEqual(self.peer_fingerprint(), a)
+        self.sighup_until_served(b, "certificate B after SIGHUP")
+        lines = harness.wait_until(
+            lambda: [l for l in self.log_lines(RELOADED)
+                     if "CN=reload-b.gentd.test" in l],
+            what="the reload line for B")
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("level=info", lines[0])
+        self.assertRegex(lines[0], r"not_after=20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+        self.assertIn("other config changes need a restart", lines[0])
+        # A message over the new certificate.
+        c = self.conn()
+        c.ehlo()
+        c.starttls()
+        self.assertEqual(self.peer_fingerprint(c), b)
+        c.ehlo()
+        subject = harness.uniq("reloaded-")
+        r = send_mail(self.port, "new@client.gentd.test", [self.env.addr()],
+                      make_message(subject), conn=c)
+        self.assertReply(r, 250)
+        self.assertTrue(self.env.by_subject(subject)[0]["smtp"]["tls"])
+
+    def test_session_opened_before_reload_keeps_working(self):
+        a = self.install("before-a.gentd.test")
+        self.sighup_until_served(a, "certificate A after SIGHUP")
+        old = self.conn()
+        old.ehlo()
+        old.starttls()
+        self.assertEqual(self.peer_fingerprint(old), a)
+        old.ehlo("old.gentd.test")
+        # A transaction spanning the reload.
+        self.assertReply(old.cmd("MAIL FROM:<old@client.gentd.test>"), 250)
+        self.assertReply(old.cmd("RCPT TO:<%s>" % self.env.addr()), 250)
+        b = self.install("before-b.gentd.test")
+        self.sighup_until_served(b, "certificate B after SIGHUP")
+        subject = harness.uniq("kept-")
+        self.assertReply(old.cmd("DATA"), 354)
+        old.send(dot_stuff(make_message(subject)))
+        self.assertReply(old.reply(), 250)
+        # And a whole second one on the same session.
+        subject2 = harness.uniq("kept2-")
+        r = send_mail(self.port, "old@client.gentd.test", [self.env.addr()],
+                      make_message(subject2), conn=old)
+        self.assertReply(r, 250)
+        self.assertReply(old.cmd("QUIT"), 221)
+        for s in (subject, subject2):
+            m = self.env.by_subject(s)
+            self.assertEqual(len(m), 1, (s, m))
+            self.assertEqual(m[0]["smtp"]["helo"], "old.gentd.test")
+            self.assertTrue(m[0]["smtp"]["tls"])
+        self.assertEqual(self.peer_fingerprint(), b)
+
+    def test_broken_reload_keeps_serving(self):
+        b = self.install("broken-b.gentd.test")
+        self.sighup_until_served(b, "certificate B after SIGHUP")
+        cert_b, key_b = open(self.cert, "rb").read(), open(self.key, "rb").read()
+        other_cert, _ = self.new_pair("broken-other.gentd.test")
+        cases = [
+            ("garbage certificate", b"this is not a PEM certificate\n", key_b,
+             "cannot load the certificate"),
+            ("key of another certificate", other_cert, key_b,
+             "does not match the certificate"),
+            ("garbage key", cert_b, b"-----BEGIN PRIVATE KEY-----\nAAAA\n"
+             b"-----END PRIVATE KEY-----\n", "cannot load the key"),
+            ("missing key file", cert_b, None, "cannot load the key"),
+        ]
+        for what, cert, key, reason in cases:
+            with self.subTest(what):
+                self.write_files(cert, key)
+                if key is None:
+                    os.unlink(self.key)
+                before = len(self.log_lines(NOT_RELOADED))
+                self.srv.send_signal(signal.SIGHUP)
+                lines = harness.wait_until(
+                    lambda: self.log_lines(NOT_RELOADED)[before:],
+                    timeout=10, what="the reload error in the log")
+                self.assertEqual(len(lines), 1, lines)
+                self.assertIn("level=error", lines[0])
+                self.assertIn("still serving the previous one", lines[0])
+                self.assertIn(reason, lines[0])
+                self.assertTrue(self.srv.running())
+                self.assertEqual(self.peer_fingerprint(), b)
+                subject = harness.uniq("after-broken-")
+                c = self.conn()
+                c.ehlo()
+                c.starttls()
+                c.ehlo()
+                self.assertReply(send_mail(self.port, "b@client.gentd.test",
+                                           [self.env.addr()],
+                                           make_message(subject), conn=c), 250)
+                c.close()
+                self.write_files(cert_b, key_b)
+        # Good files again: the next SIGHUP takes them.
+        c = self.install("broken-c.gentd.test")
+        self.sighup_until_served(c, "certificate C after the broken reloads")
+
+    def test_sighup_during_a_load(self):
+        """The files are read off the loop, and a SIGHUP that comes while a
+        load runs is not lost. The certificate path is made a FIFO, so the
+        load blocks until the test writes into it."""
+        a = self.install("slow-a.gentd.test")
+        self.sighup_until_served(a, "certificate A after SIGHUP")
+        c_cert, c_key = self.new_pair("slow-c.gentd.test")
+        b_cert, _ = self.new_pair("slow-b.gentd.test")
+        fifo = os.path.join(tempfile.mkdtemp(dir=self.cert_dir), "fifo")
+        os.mkfifo(fifo)
+        os.unlink(self.cert)
+        os.link(fifo, self.cert)
+        writer = []
+
+        def open_writer():
+            try:
+                writer.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                return True
+            except OSError:        # ENXIO: no reader yet
+                return False
+
+        def release():
+            for fd in writer:
+                os.close(fd)
+            writer.clear()
+        self.addCleanup(release)
+        self.addCleanup(lambda: open_writer() and release())
+        self.srv.send_signal(signal.SIGHUP)
+        harness.wait_until(open_writer, timeout=10,
+                           what="the reload reading the certificate")
+        # The load now waits for our bytes; the loop must not.
+        self.assertEqual(self.peer_fingerprint(), a)
+        # A second SIGHUP during the load, then new files: they must win.
+        self.srv.send_signal(signal.SIGHUP)
+        self.assertEqual(self.peer_fingerprint(), a)
+        self.write_files(key=c_key)
+        tmp = self.cert + ".new"
+        with open(tmp, "wb") as f:
+            f.write(c_cert)
+        os.replace(tmp, self.cert)
+        os.write(writer[0], b_cert)     # the first load: B's cert, C's key
+        release()
+        c = pem_fingerprint(c_cert)
+        harness.wait_until(lambda: self.peer_fingerprint() == c, timeout=10,
+                           interval=0.1, what="the files of the last SIGHUP")
+        self.assertTrue(self.srv.running())
+
+
 class SmtpNoTlsTest(harness.GentdTestCase):
     server_conf = {"hostname": HOSTNAME}
 
@@ -389,6 +601,16 @@ class SmtpNoTlsTest(harness.GentdTestCase):
         self.assertTrue(r.last.startswith("5.5.1"), r)
         r = c.cmd("NOOP")
         self.assertEqual(r.code, 250, r)
+
+    def test_sighup_without_certificate(self):
+        """Nothing to reload: one warning, and the server keeps serving."""
+        self.srv.send_signal(signal.SIGHUP)
+        harness.wait_until(lambda: "no tls_cert configured" in self.srv.log_text(),
+                           what="the SIGHUP warning")
+        self.assertTrue(self.srv.running())
+        c = SmtpConn(self.srv.smtp_port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.cmd("NOOP").code, 250)
 
     def test_smtp_start_failure_exits(self):
         """A bad TLS setup (or a taken smtp_listen port) must make `gentd
