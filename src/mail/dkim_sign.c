@@ -34,6 +34,40 @@ crlf_field(const unsigned char *value, size_t len)
 	return b.data;
 }
 
+/*
+ * libopendkim copies each header field into a buffer of MAXBUFRSZ (65536)
+ * bytes and drops what does not fit, so for a longer field it hashes a cut
+ * copy: RFC 6376 verifiers such as dkimpy reject the signature, and only
+ * libopendkim, cutting the same way, accepts it. Such a message is not
+ * signed (the relay sends it unsigned and logs why). Found by
+ * tests/mail/test_dkim_interop.py (MimeKit's stack-overflow.txt, a 135 KB
+ * To:), which checks the bound from both sides; a long References chain
+ * could get there too.
+ */
+#define FIELD_MAX 65533	/* bytes of one field, folds included, not its CRLF */
+
+/* Does every field of msg's header section fit FIELD_MAX? */
+static bool
+fields_fit(const char *msg, size_t len)
+{
+	size_t field = 0, i = 0;
+
+	while (i < len) {
+		const char *lf = memchr(msg + i, '\n', len - i);
+		size_t end = lf ? (size_t)(lf - msg) : len;
+		size_t text_end = end > i && msg[end - 1] == '\r' ? end - 1 : end;
+
+		if (text_end == i)	/* the empty line that ends the header */
+			break;
+		if (msg[i] != ' ' && msg[i] != '\t')
+			field = i;	/* not a fold: a new field starts */
+		if (text_end - field > FIELD_MAX)
+			return false;
+		i = end + 1;
+	}
+	return true;
+}
+
 /* Is pem a private key OpenSSL can read? libopendkim leaks memory when
  * it is handed one it cannot load, so bad keys stop here. */
 static bool
@@ -65,6 +99,11 @@ gent_dkim_sign(const char *msg, size_t len, const char *domain,
 	}
 	if (!key_loads(key_pem)) {
 		*error_r = "the DKIM key is not a PEM private key";
+		return NULL;
+	}
+	if (!fields_fit(msg, len)) {
+		*error_r = "a header field is over 65533 bytes, more than "
+		    "libopendkim signs correctly";
 		return NULL;
 	}
 	/* libopendkim only reads its string arguments; the prototypes are not const. */
