@@ -8,11 +8,29 @@
 #include "gent/store_accounts.h"
 #include "gent/tenant_settings.h"
 
-static json_t *
-tenant_json(const struct tenant_row *t)
+/* Whole days of a retention in ms, rounded up (the API speaks in days). */
+static json_int_t
+retention_days(uint64_t ms)
 {
+	const uint64_t day = 24ULL * 3600 * 1000;
+
+	return (json_int_t)((ms + day - 1) / day);
+}
+
+/* The tenant as the API shows it: audit_retention_days, when the tenant
+ * never set one, is what the expiry sweep uses, the installation's
+ * audit_retention (tenant_settings_audit_retention). */
+static json_t *
+tenant_json(const struct api_ctx *ctx, const struct tenant_row *t)
+{
+	json_t *settings = tenant_settings_effective(t->settings_json);
+	uint64_t keep = tenant_settings_audit_retention(store_control(ctx->app->store),
+	    t->id, ctx->app->conf->audit_retention);
+
+	json_object_set_new(settings, "audit_retention_days",
+	    json_integer(retention_days(keep)));
 	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "id", t->id, "name", t->name,
-	    "settings", tenant_settings_effective(t->settings_json),
+	    "settings", settings,
 	    "created_at", api_time(t->created_at), "updated_at", api_time(t->updated_at));
 }
 
@@ -26,7 +44,7 @@ tenants_get(struct api_ctx *ctx)
 		api_error_internal(ctx);
 		return;
 	}
-	api_reply(ctx, 200, tenant_json(&t));
+	api_reply(ctx, 200, tenant_json(ctx, &t));
 	tenant_row_free(&t);
 }
 

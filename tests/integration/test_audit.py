@@ -556,6 +556,24 @@ class AuditKeyTest(GentdTestCase):
 class AuditRetentionTest(GentdTestCase):
     """audit_retention removes old entries and the chain still checks."""
 
+    def test_tenant_shows_the_retention_in_force(self):
+        """A tenant that never set audit_retention_days is shown the
+        installation's audit_retention (in whole days, rounded up), which
+        is what its sweep uses; one it set is shown as set."""
+        srv = self.new_server({"audit_retention": "30d"})
+        a = srv.new_account(inbox=False)
+        days = lambda: srv.request("GET", "/v1/tenants/", token=a.session)[2][
+            "settings"]["audit_retention_days"]
+        self.assertEqual(days(), 30)
+        st, _, out = srv.request("PATCH", "/v1/tenants/", {"audit_retention_days": 400},
+                                 token=a.session)
+        self.assertEqual((st, out["settings"]["audit_retention_days"]), (200, 400))
+        self.assertEqual(days(), 400)
+        short = self.new_server({"audit_retention": "2s"})
+        b = short.new_account(inbox=False)
+        self.assertEqual(short.request("GET", "/v1/tenants/", token=b.session)[2][
+            "settings"]["audit_retention_days"], 1)
+
     def test_prune_keeps_the_chain_checkable(self):
         srv = self.new_server({"audit_retention": "2s", "expiry_interval": "1s"})
         a = srv.new_account()
